@@ -1,0 +1,27 @@
+"""evolab: automated and evolutionary hyperparameter optimization and neuroevolution, taught with Keras 3.
+
+Lessons import the package once and call helpers by qualified name::
+
+    import evolab
+    evolab.set_seed(0)
+    data = evolab.data.load_digits()
+    model = evolab.models.mlp(data.input_shape)
+    vector = evolab.get_parameters(model)
+"""
+
+__version__ = "0.1.0"
+
+import os as _os
+
+# TensorFlow's C++ start-up chatter hides a lesson's real output; a user may still override this.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from . import callbacks, data, models, runtime, weights  # noqa: E402
+from .runtime import budget, environment_report, in_colab, quick_mode, set_seed  # noqa: E402
+from .weights import ParameterLayout, count_parameters, get_parameters, set_parameters  # noqa: E402
+
+__all__ = [
+    "__version__", "callbacks", "data", "models", "runtime", "weights",
+    "budget", "environment_report", "in_colab", "quick_mode", "set_seed",
+    "ParameterLayout", "count_parameters", "get_parameters", "set_parameters",
+]

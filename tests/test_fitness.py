@@ -1,0 +1,144 @@
+import keras
+import numpy as np
+import pytest
+
+import evolab
+from evolab.fitness import PopulationEvaluator, evaluate_parameters, keras_fitness, outputs_logits
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return evolab.data.load_digits()
+
+
+def perturbed_population(model, size, scale=0.3, seed=0):
+    base = evolab.get_parameters(model)
+    noise = np.random.default_rng(seed).standard_normal((size, base.size)).astype(np.float32)
+    return base + scale * noise
+
+
+def reference_scores(model, population, x, y, metric):
+    """The plain way: set each individual's weights, call the model, compute the metric in NumPy."""
+    scores = []
+    for individual in population:
+        evolab.set_parameters(model, individual)
+        out = keras.ops.convert_to_numpy(model(x, training=False)).astype(np.float64)
+        if metric == "accuracy":
+            scores.append(np.mean(out.argmax(1) == y))
+        else:
+            if outputs_logits(model):
+                out = out - out.max(1, keepdims=True)
+                log_probs = out - np.log(np.exp(out).sum(1, keepdims=True))
+            else:
+                log_probs = np.log(np.clip(out, 1e-7, 1))
+            scores.append(np.mean(log_probs[np.arange(len(y)), y]))
+    return np.array(scores)
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "neg_loss"])
+@pytest.mark.parametrize("output_activation", ["softmax", None])
+def test_population_matches_individual_evaluation_mlp(digits, metric, output_activation):
+    model = evolab.models.mlp(digits.input_shape, output_activation=output_activation)
+    x, y = digits.validation
+    population = perturbed_population(model, 12)
+    scores = PopulationEvaluator(model, x, y, metric=metric)(population)
+    assert scores.shape == (12,) and scores.dtype == np.float32
+    np.testing.assert_allclose(scores, reference_scores(model, population, x, y, metric), rtol=1e-4, atol=1e-5)
+    assert np.ptp(scores) > 0  # the individuals really differ
+    single = keras_fitness(model, x, y, metric)
+    singles = np.array([single(ind)[0] for ind in population])
+    np.testing.assert_allclose(scores, singles, rtol=1e-4, atol=1e-5)
+    assert isinstance(single(population[0]), tuple) and len(single(population[0])) == 1
+
+
+def test_population_matches_individual_evaluation_cnn():
+    data = evolab.data.load_digits(flatten=False)
+    model = evolab.models.cnn(data.input_shape, filters=(4, 8), kernel_size=3)
+    x, y = data.validation
+    population = perturbed_population(model, 6)
+    for metric in ("accuracy", "neg_loss"):
+        scores = PopulationEvaluator(model, x, y, metric=metric)(population)
+        np.testing.assert_allclose(scores, reference_scores(model, population, x, y, metric), rtol=1e-4, atol=1e-5)
+
+
+def test_chunking_and_padding_do_not_change_scores(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    x, y = digits.validation
+    population = perturbed_population(model, 10)
+    whole = PopulationEvaluator(model, x, y, metric="neg_loss")(population)
+    chunked = PopulationEvaluator(model, x, y, metric="neg_loss", population_chunk=4, data_chunk=50)
+    np.testing.assert_allclose(chunked(population), whole, rtol=1e-5)
+    assert chunked.population_chunk == 4 and chunked.data_chunk == 50
+    np.testing.assert_allclose(chunked(population[:3]), whole[:3], rtol=1e-5)  # a smaller population is padded
+    assert chunked.num_evaluations == 13
+
+
+def test_model_weights_are_not_changed(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    before = evolab.get_parameters(model)
+    PopulationEvaluator(model, *digits.validation)(perturbed_population(model, 4))
+    np.testing.assert_array_equal(evolab.get_parameters(model), before)
+
+
+def test_fresh_mini_batch_each_call_is_seeded(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    population = perturbed_population(model, 4, scale=1.0)
+    first = PopulationEvaluator(model, *digits.train, batch_size=64, seed=3)
+    second = PopulationEvaluator(model, *digits.train, batch_size=64, seed=3)
+    a1, a2 = first(population), first(population)
+    assert not np.array_equal(a1, a2)  # a new batch on the second call
+    np.testing.assert_array_equal(second(population), a1)
+    np.testing.assert_array_equal(second(population), a2)
+    # scores are accuracies on 64 examples: multiples of 1/64
+    np.testing.assert_allclose(a1 * 64, np.round(a1 * 64), atol=1e-4)
+
+
+def test_callable_metric_and_one_hot_labels(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    x, y = digits.validation
+
+    def mean_true_class_probability(y_true, y_pred):
+        return keras.ops.mean(keras.ops.sum(y_pred * keras.ops.one_hot(y_true, 10), axis=-1))
+
+    population = perturbed_population(model, 5)
+    scores = PopulationEvaluator(model, x, np.eye(10)[y], metric=mean_true_class_probability)(population)
+    expected = []
+    for individual in population:
+        evolab.set_parameters(model, individual)
+        expected.append(np.asarray(model(x))[np.arange(len(y)), y].mean())
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+
+
+def test_evaluate_parameters_and_logit_detection(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    vector = evolab.get_parameters(model)
+    accuracy = evaluate_parameters(model, vector, *digits.validation)
+    assert accuracy == pytest.approx(reference_scores(model, vector[None], *digits.validation, "accuracy")[0])
+    assert outputs_logits(evolab.models.mlp((4,), output_activation=None))
+    assert not outputs_logits(evolab.models.mlp((4,)))
+    compiled = evolab.models.mlp((4,), output_activation=None)
+    compiled.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False))
+    assert not outputs_logits(compiled)
+
+
+def test_bad_inputs_raise_clear_errors(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    x, y = digits.validation
+    evaluator = PopulationEvaluator(model, x, y)
+    n = evolab.count_parameters(model)
+    with pytest.raises(ValueError, match=f"\\(population_size, {n}\\); received shape \\(3, 5\\)"):
+        evaluator(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="received a 1-D array"):
+        evaluator(np.zeros(n))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        evaluator(np.full((2, n), np.nan))
+    with pytest.raises(ValueError, match="numeric"):
+        evaluator(np.array([["a"] * n]))
+    with pytest.raises(ValueError, match="same number of examples"):
+        PopulationEvaluator(model, x, y[:-1])
+    with pytest.raises(ValueError, match="batch_size"):
+        PopulationEvaluator(model, x, y, batch_size=10**6)
+    with pytest.raises(ValueError, match="metric must be"):
+        PopulationEvaluator(model, x, y, metric="f1")
+    with pytest.raises(ValueError, match="metric must be"):
+        keras_fitness(model, x, y, metric="f1")
