@@ -1,0 +1,245 @@
+"""Neuroevolution: evolve a Keras network's weights with an ask/tell strategy.
+
+One generation of :func:`neuroevolve`:
+
+1. ``population = strategy.ask()``: a ``(population_size, num_params)`` array;
+2. ``fitness = evaluator(population)``: every individual scored in one batched
+   pass on a fresh training mini-batch (:class:`evolab.PopulationEvaluator`);
+3. ``strategy.tell(fitness)``;
+4. the strategy's current best guess (``strategy.center``) is scored on the
+   validation split; the best one so far is what the run returns.
+
+The test split, if given, is scored once, at the very end.
+
+Introduced in 10_neuroevolution_at_scale.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .callbacks import CallbackList, ProgressBar
+from .fitness import PopulationEvaluator, evaluate_parameters
+from .strategies import get_strategy
+from .weights import get_parameters, set_parameters
+
+__all__ = ["neuroevolve", "NeuroevolutionResult", "HISTORY_COLUMNS"]
+
+HISTORY_COLUMNS = ["generation", "fitness_max", "fitness_mean", "fitness_min", "val_accuracy", "best_val_accuracy",
+                   "evaluations_per_second", "wall_time"]
+_CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class NeuroevolutionResult:
+    """What :func:`neuroevolve` returns.
+
+    Attributes:
+        best_parameters: the parameter vector with the best validation accuracy
+            (the model holds these weights after the run).
+        best_val_accuracy: its validation accuracy.
+        history: a DataFrame with one row per generation (see ``HISTORY_COLUMNS``).
+        test_accuracy: accuracy on the test split, computed once at the end
+            (``None`` when no test split was given).
+        strategy: the strategy object, ready to continue.
+        num_generations: generations completed (including resumed ones).
+        stopped: ``"completed"``, ``"callback"`` (a callback asked to stop) or
+            ``"interrupted"`` (KeyboardInterrupt).
+    """
+
+    best_parameters: np.ndarray
+    best_val_accuracy: float
+    history: pd.DataFrame
+    test_accuracy: float | None
+    strategy: object
+    num_generations: int
+    stopped: str = "completed"
+    config: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        test = "not measured" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
+        return (f"NeuroevolutionResult(strategy={self.config.get('strategy')!r}, generations={self.num_generations}, "
+                f"best_val_accuracy={self.best_val_accuracy:.4f}, test_accuracy={test}, stopped={self.stopped!r})")
+
+
+def _check_pair(name, pair):
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ValueError(f"{name} must be an (x, y) pair; received {type(pair).__name__}")
+    x, y = np.asarray(pair[0]), np.asarray(pair[1])
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"{name}: x and y must hold the same, non-zero number of examples; "
+                         f"received {len(x)} and {len(y)}")
+    return x, y
+
+
+def _check_count(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; received {value!r}")
+    return int(value)
+
+
+def _write_atomically(path: Path, payload: dict) -> None:
+    """Writes a pickle next to ``path`` and renames it over ``path`` (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as f:
+        pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", population_size=64,
+                num_generations=100, batch_size=256, seed=0, fitness_metric="neg_loss", callbacks=None,
+                checkpoint=None, checkpoint_every=10, resume=False, validation_every=1, progress_bar=True,
+                population_chunk=None, **strategy_options):
+    """Evolves the trainable weights of ``model`` (no gradients anywhere).
+
+    Args:
+        model: a built Keras model; its current weights are the starting point
+            (``strategy.center``), and it holds the best weights at the end.
+        train, validation: ``(x, y)`` pairs. Fitness is measured on training
+            mini-batches, selection of the returned parameters on validation.
+        test: an optional ``(x, y)`` pair, scored once at the end.
+        strategy: a name (``"ga"``, ``"openai_es"``, ``"pgpe"``, ``"snes"``) or a
+            :class:`evolab.strategies.Strategy` instance.
+        population_size: individuals per generation.
+        num_generations: total generations (a resumed run continues up to this number).
+        batch_size: training examples drawn afresh each generation (``None``: all).
+        seed: seeds the strategy and the mini-batch draws (same seed, same run on CPU).
+        fitness_metric: ``"neg_loss"`` (default: smooth, what ES needs),
+            ``"accuracy"``, or a callable ``metric(y_true, y_pred)``.
+        callbacks: a list of :class:`evolab.callbacks.Callback` (live plot, early stopping...).
+        checkpoint: a file path; the full state (strategy, random generators,
+            history, best-so-far) is written there atomically every
+            ``checkpoint_every`` generations and at the end.
+        checkpoint_every: generations between checkpoints.
+        resume: continue from ``checkpoint`` if it exists (the same seed and
+            settings then give the same result as an uninterrupted run).
+        validation_every: generations between validation scores.
+        progress_bar: show a ``tqdm`` progress bar.
+        population_chunk: individuals per batched pass (``None``: chosen from memory).
+        **strategy_options: hyperparameters for a strategy given by name
+            (e.g. ``learning_rate=0.03``, ``sigma=0.05``).
+
+    Returns:
+        A :class:`NeuroevolutionResult`.
+
+    Raises:
+        ValueError: for bad arguments, or a checkpoint written by a different set-up.
+
+    Example:
+        >>> data = evolab.data.load_digits()
+        >>> model = evolab.models.mlp(data.input_shape)
+        >>> result = evolab.neuroevolve(model, data.train, data.validation, data.test,
+        ...                             strategy="openai_es", num_generations=200)
+    """
+    x_train, y_train = _check_pair("train", train)
+    x_val, y_val = _check_pair("validation", validation)
+    test_pair = None if test is None else _check_pair("test", test)
+    population_size = _check_count("population_size", population_size, 2)
+    num_generations = _check_count("num_generations", num_generations)
+    checkpoint_every = _check_count("checkpoint_every", checkpoint_every)
+    validation_every = _check_count("validation_every", validation_every)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH (the file to resume from)")
+    seed = _check_count("seed", seed, 0)
+
+    initial = get_parameters(model)
+    if isinstance(strategy, str):
+        strategy_name = strategy
+        strategy = get_strategy(strategy, initial.size, population_size, center=initial, seed=seed,
+                                **strategy_options)
+    else:
+        if strategy_options:
+            raise ValueError(f"strategy options {sorted(strategy_options)} only apply to a strategy given by name")
+        if strategy.num_params != initial.size or strategy.population_size != population_size:
+            raise ValueError(f"strategy expects (population_size, num_params) = ({strategy.population_size}, "
+                             f"{strategy.num_params}); the run has ({population_size}, {initial.size})")
+        strategy_name = strategy.name
+    config = {"strategy": strategy_name, "population_size": population_size, "num_params": int(initial.size),
+              "batch_size": batch_size, "seed": seed, "fitness_metric": str(fitness_metric)}
+
+    evaluator = PopulationEvaluator(model, x_train, y_train, metric=fitness_metric, batch_size=batch_size,
+                                    population_chunk=population_chunk, seed=seed)
+    records, best_parameters, best_val, start_generation, elapsed_before = [], initial.copy(), -np.inf, 0, 0.0
+
+    path = Path(checkpoint) if checkpoint is not None else None
+    if resume and path.exists():
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        if state.get("version") != _CHECKPOINT_VERSION or state.get("config") != config:
+            raise ValueError(f"Checkpoint {path} was written by a different set-up: expected {config}, "
+                             f"found {state.get('config')}")
+        strategy.load_state_dict(state["strategy"])
+        evaluator._rng.bit_generator.state = state["evaluator_rng"]
+        records, best_parameters, best_val = state["history"], state["best_parameters"], state["best_val_accuracy"]
+        start_generation, elapsed_before = state["generation"], state["wall_time"]
+
+    def save_checkpoint(generation):
+        if path is not None:
+            _write_atomically(path, {
+                "version": _CHECKPOINT_VERSION, "config": config, "generation": generation,
+                "strategy": strategy.state_dict(), "evaluator_rng": evaluator._rng.bit_generator.state,
+                "history": records, "best_parameters": best_parameters, "best_val_accuracy": best_val,
+                "wall_time": elapsed_before + (time.perf_counter() - started)})
+
+    callback_list = CallbackList(list(callbacks or []) + ([ProgressBar()] if progress_bar else []))
+    callback_list.on_run_begin({"kind": "neuroevolution", "step_name": "generation", "total_steps": num_generations,
+                                "initial_step": start_generation, "config": config})
+    started = time.perf_counter()
+    stopped = "completed"
+    validation_accuracy = float("nan")
+    try:
+        for generation in range(start_generation, num_generations):
+            step_start = time.perf_counter()
+            population = strategy.ask()
+            fitness = evaluator(population)
+            strategy.tell(fitness)
+            eval_seconds = time.perf_counter() - step_start
+            if (generation + 1) % validation_every == 0 or generation + 1 == num_generations:
+                center = strategy.center
+                validation_accuracy = evaluate_parameters(model, center, x_val, y_val, "accuracy")
+                if validation_accuracy > best_val:
+                    best_val, best_parameters = validation_accuracy, center
+            finite = fitness[np.isfinite(fitness)]
+            logs = {
+                "generation": generation + 1,
+                "fitness_max": float(finite.max()) if finite.size else float("nan"),
+                "fitness_mean": float(finite.mean()) if finite.size else float("nan"),
+                "fitness_min": float(finite.min()) if finite.size else float("nan"),
+                "val_accuracy": float(validation_accuracy),
+                "best_val_accuracy": float(best_val),
+                "evaluations_per_second": population_size / max(eval_seconds, 1e-9),
+                "wall_time": elapsed_before + time.perf_counter() - started,
+            }
+            records.append(logs)
+            if (generation + 1) % checkpoint_every == 0:
+                save_checkpoint(generation + 1)
+            callback_list.on_step_end(generation, logs)
+            if callback_list.stop_requested:
+                stopped = "callback"
+                break
+    except KeyboardInterrupt:  # the stop button of a notebook: keep everything so far
+        stopped = "interrupted"
+    completed = len(records)
+    save_checkpoint(completed)
+
+    set_parameters(model, best_parameters)
+    test_accuracy = None
+    if test_pair is not None:
+        test_accuracy = evaluate_parameters(model, best_parameters, *test_pair, "accuracy")
+    history = pd.DataFrame.from_records(records, columns=HISTORY_COLUMNS)
+    result = NeuroevolutionResult(best_parameters=np.asarray(best_parameters, np.float32),
+                                  best_val_accuracy=float(best_val), history=history, test_accuracy=test_accuracy,
+                                  strategy=strategy, num_generations=completed, stopped=stopped, config=config)
+    callback_list.on_run_end({"best_val_accuracy": float(best_val), "test_accuracy": test_accuracy,
+                              "num_generations": completed, "stopped": stopped})
+    return result

@@ -1,0 +1,825 @@
+"""Pictures a teacher would rather show than tell; each function returns a matplotlib Figure.
+
+Every function builds its own figure and detaches it from pyplot before
+returning it, so nothing is left in pyplot's global list of figures: a cell
+that ends with ``evolab.plot.convergence(...)`` shows the picture once, and
+``fig.savefig("convergence.png")`` works in a script. Nothing here calls
+``plt.show()``.
+
+The inputs are what the engines return: a search's ``trials`` DataFrame (one
+row per evaluation: ``score``, ``status``, the parameters, timings) and a
+neuroevolution ``history`` DataFrame (one row per generation:
+``fitness_max``, ``fitness_mean``, ``fitness_min``, ``val_accuracy``,
+``wall_time``). Wherever a DataFrame is expected, a result object holding one
+(``result.trials`` or ``result.history``) works too.
+
+Introduced in 03_random_search.ipynb.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+
+__all__ = [
+    "convergence", "search_space", "parallel_coordinates", "pareto_front", "pareto_mask", "hypervolume",
+    "diversity", "population_diversity", "weight_histograms", "misclassified", "confusion_matrix",
+    "classification_report", "history", "NEUROEVOLUTION_GROUPS", "SEARCH_GROUPS",
+]
+
+#: Which log keys share a panel, for neuroevolution histories and live plots.
+NEUROEVOLUTION_GROUPS = {
+    "fitness": ["fitness_max", "fitness_mean", "fitness_min"],
+    "validation accuracy": ["val_accuracy"],
+    "evaluations per second": ["evaluations_per_second"],
+}
+#: Which log keys share a panel, for search trials and live plots.
+SEARCH_GROUPS = {
+    "score": ["score", "best_score"],
+    "trial duration (s)": ["duration"],
+}
+
+# Columns of a trials DataFrame that are bookkeeping, not hyperparameters.
+_TRIAL_COLUMNS = {
+    "score", "best_score", "status", "duration", "wall_time", "elapsed", "start_time", "end_time",
+    "datetime_start", "datetime_complete", "number", "trial", "step", "error", "value", "state", "params",
+    "seed", "method",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _figure(nrows=1, ncols=1, figsize=None, **kwargs):
+    """A new figure with a 2-D array of axes, detached from pyplot (no global state left behind)."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout="constrained", **kwargs)
+    plt.close(fig)  # pyplot forgets it; the caller owns the Figure, a notebook shows the returned value once
+    return fig, axes
+
+
+def _frame(data, what="data"):
+    """A DataFrame from a DataFrame or a result object holding ``trials`` / ``history``."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    for name in ("trials", "history"):
+        value = getattr(data, name, None)
+        if isinstance(value, pd.DataFrame):
+            return value
+    raise ValueError(
+        f"Expected {what} as a pandas DataFrame (or a result with a .trials or .history DataFrame); "
+        f"received {type(data).__name__}"
+    )
+
+
+def _ok_mask(frame, column):
+    """Rows with a finite value in ``column`` and, when a ``status`` column exists, status ``"ok"``."""
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(values)
+    if "status" in frame.columns:
+        ok &= (frame["status"].astype(str) == "ok").to_numpy()
+    return ok, values
+
+
+def _labels(y):
+    """Class labels from labels, one-hot rows or predicted probabilities."""
+    y = np.asarray(y)
+    return y.argmax(axis=-1) if y.ndim == 2 else y.reshape(-1)
+
+
+def _grid_shape(count, max_cols):
+    ncols = max(1, min(count, max_cols))
+    return math.ceil(count / ncols), ncols
+
+
+def _plot_groups(axes, series_by_group, xlabel):
+    """Draws one panel per group: ``{group: {label: (x, y)}}``; hides the axes left over."""
+    for ax, (group, series) in zip(axes, series_by_group.items()):
+        for label, (x, y) in series.items():
+            ax.plot(x, y, label=label)
+        ax.set_title(group)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        if len(series) > 1:
+            ax.legend(fontsize="small")
+    for ax in axes[len(series_by_group):]:
+        ax.set_visible(False)
+
+
+# --------------------------------------------------------------------------- convergence
+
+
+def _seconds(frame):
+    """Seconds since the run started at the end of each row, or None when the frame has no timings."""
+    for column in ("wall_time", "elapsed"):
+        if column in frame.columns:
+            return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    for column in ("end_time", "datetime_complete"):
+        if column in frame.columns:
+            end = pd.to_datetime(frame[column])
+            start_column = {"end_time": "start_time", "datetime_complete": "datetime_start"}[column]
+            start = pd.to_datetime(frame[start_column]).min() if start_column in frame.columns else end.min()
+            return (end - start).dt.total_seconds().to_numpy(dtype=float)
+    if "duration" in frame.columns:
+        duration = frame["duration"]
+        if pd.api.types.is_timedelta64_dtype(duration):
+            duration = duration.dt.total_seconds()
+        return np.cumsum(pd.to_numeric(duration, errors="coerce").fillna(0.0).to_numpy(dtype=float))
+    return None
+
+
+def _run_curve(frame, metric, population_size):
+    """One run as (evaluations, seconds or None, best-so-far, x label for evaluations)."""
+    if metric is None:
+        metric = next((c for c in ("score", "fitness_max") if c in frame.columns), None)
+    if metric not in frame.columns:
+        raise ValueError(
+            f"Expected a column {metric!r} (trials need 'score', histories 'fitness_max'); "
+            f"received columns {list(frame.columns)}"
+        )
+    ok, values = _ok_mask(frame, metric)
+    best = pd.Series(np.where(ok, values, np.nan)).cummax().ffill().to_numpy()
+    if "evaluations" in frame.columns:
+        evaluations, label = frame["evaluations"].to_numpy(dtype=float), "evaluations"
+    elif "score" in frame.columns or population_size:
+        evaluations = np.arange(1, len(frame) + 1, dtype=float) * (population_size or 1)
+        label = "evaluations"
+    else:
+        evaluations, label = np.arange(1, len(frame) + 1, dtype=float), "generations"
+    return evaluations, _seconds(frame), best, label, metric
+
+
+def _step_values(x, y, grid):
+    """The step function through (x, y) at ``grid``: NaN before the first and after the last point."""
+    index = np.searchsorted(x, grid, side="right") - 1
+    values = np.where(index >= 0, y[np.clip(index, 0, None)], np.nan)
+    values[grid > x[-1]] = np.nan
+    return values
+
+
+def _as_methods(runs):
+    """``{method: [frame, ...]}`` from a frame, a result, a list of them (seeds) or a dict of those."""
+    if isinstance(runs, dict):
+        return {str(k): [_frame(r) for r in (v if isinstance(v, (list, tuple)) else [v])] for k, v in runs.items()}
+    if isinstance(runs, (list, tuple)):
+        return {"run": [_frame(r) for r in runs]}
+    return {"run": [_frame(runs)]}
+
+
+def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75), figsize=None):
+    """Best-so-far score against evaluations and against seconds, for several methods and seeds.
+
+    Several runs of one method (different seeds) are drawn as their median
+    with a shaded band between two percentiles, so a lucky seed cannot pass
+    for a better method.
+
+    Args:
+        runs: one run, a list of runs (seeds of one method), or a dict
+            ``{method name: run or list of runs}``. A run is a trials
+            DataFrame (``score``, optional ``status``, timings in
+            ``wall_time``, ``duration`` or ``end_time``), a neuroevolution
+            history (``fitness_max``, ``wall_time``, optional ``evaluations``)
+            or a result object holding one.
+        x: ``"evaluations"``, ``"seconds"`` or ``"both"`` (default; seconds
+            are left out when the runs hold no timings).
+        metric: the column to take the best-so-far of (default ``"score"``
+            for trials, ``"fitness_max"`` for histories).
+        population_size: for histories without an ``evaluations`` column,
+            turns generations into evaluations (default: x counts generations).
+        band: the percentiles of the shaded band (default the quartiles).
+        figsize: the figure size in inches (default from matplotlib).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one axes per x quantity.
+
+    Raises:
+        ValueError: for an unknown ``x``, a missing metric column, or
+            ``x="seconds"`` when no run has timings.
+
+    Example:
+        >>> evolab.plot.convergence({"random": random_results, "bayesian": bayes_results})
+
+    Introduced in 03_random_search.ipynb.
+    """
+    if x not in ("evaluations", "seconds", "both"):
+        raise ValueError(f"x must be 'evaluations', 'seconds' or 'both'; received {x!r}")
+    curves = {name: [_run_curve(f, metric, population_size) for f in frames if len(f)]
+              for name, frames in _as_methods(runs).items()}
+    curves = {name: c for name, c in curves.items() if c}
+    if not curves:
+        raise ValueError("Expected at least one run with at least one row; received only empty runs")
+    all_runs = [c for runs_ in curves.values() for c in runs_]
+    have_seconds = all(c[1] is not None for c in all_runs)
+    if x == "seconds" and not have_seconds:
+        raise ValueError("x='seconds' needs timings (a wall_time, duration or end_time column); received none")
+    quantities = ["evaluations", "seconds"] if x == "both" and have_seconds else [x if x != "both" else "evaluations"]
+
+    fig, axes = _figure(1, len(quantities), figsize=figsize or (5.5 * len(quantities), 4))
+    for ax, quantity in zip(axes[0], quantities):
+        for name, method_runs in curves.items():
+            xs = [c[0] if quantity == "evaluations" else c[1] for c in method_runs]
+            if len(method_runs) == 1:
+                ax.plot(xs[0], method_runs[0][2], drawstyle="steps-post", label=name)
+                continue
+            grid = (np.unique(np.concatenate(xs)) if quantity == "evaluations"
+                    else np.linspace(0.0, max(float(np.nanmax(v)) for v in xs), 200))
+            stack = np.vstack([_step_values(xv, c[2], grid) for xv, c in zip(xs, method_runs)])
+            with warnings.catch_warnings():  # all-NaN columns (before any run has a score) stay NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                median = np.nanmedian(stack, axis=0)
+                low, high = np.nanpercentile(stack, band, axis=0)
+            (line,) = ax.plot(grid, median, drawstyle="steps-post", label=f"{name} (median of {len(method_runs)})")
+            ax.fill_between(grid, low, high, step="post", alpha=0.25, color=line.get_color())
+        ax.set_xlabel(all_runs[0][3] if quantity == "evaluations" else "seconds")
+        ax.set_ylabel(f"best-so-far {all_runs[0][4]}")
+        ax.set_title(f"Convergence vs {ax.get_xlabel()}")
+        ax.grid(alpha=0.3)
+        if len(curves) > 1 or any(len(r) > 1 for r in curves.values()):
+            ax.legend(fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------- search space
+
+
+def _params(trials):
+    """The hyperparameter columns of a trials DataFrame, one column per parameter."""
+    if "params" in trials.columns and len(trials) and isinstance(trials["params"].iloc[0], dict):
+        return pd.DataFrame(list(trials["params"]), index=trials.index)
+    prefixed = [c for c in trials.columns if str(c).startswith("params_")]
+    if prefixed:
+        return trials[prefixed].rename(columns=lambda c: c[len("params_"):])
+    return trials[[c for c in trials.columns if c not in _TRIAL_COLUMNS]]
+
+
+def _numeric(column):
+    """(numbers, tick labels or None): categories become 0, 1, 2, ... with their names as labels."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=float), None
+    categories = pd.Categorical(column.astype(str))
+    return categories.codes.astype(float), list(categories.categories)
+
+
+def search_space(trials, x=None, y=None, score="score", logx=False, logy=False, figsize=(6, 4.5)):
+    """The sampled points of two hyperparameters, coloured by score; the best marked with a star.
+
+    Failed trials are drawn as grey crosses. Categorical parameters are
+    placed at 0, 1, 2, ... and labelled with their values.
+
+    Args:
+        trials: a trials DataFrame (parameters as columns, as ``params_<name>``
+            columns, or as a ``params`` column of dicts) or a search result.
+        x, y: the two parameter names (default the first two parameters).
+        score: the score column (default ``"score"``; higher is better).
+        logx, logy: logarithmic axes (e.g. for a learning rate).
+        figsize: the figure size in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure``: the scatter axes and its colour bar.
+
+    Raises:
+        ValueError: when there are fewer than two parameters or a named one is missing.
+
+    Example:
+        >>> evolab.plot.search_space(result.trials, "learning_rate", "batch_size", logx=True)
+
+    Introduced in 03_random_search.ipynb.
+    """
+    trials = _frame(trials, "trials")
+    params = _params(trials)
+    names = list(params.columns)
+    x = x or (names[0] if names else None)
+    y = y or next((n for n in names if n != x), None)
+    for name in (x, y):
+        if name is None or name not in names:
+            raise ValueError(f"Expected two parameter names among {names}; received x={x!r}, y={y!r}")
+    ok, values = _ok_mask(trials, score)
+    xs, xticks = _numeric(params[x])
+    ys, yticks = _numeric(params[y])
+
+    fig, axes = _figure(figsize=figsize)
+    ax = axes[0, 0]
+    points = ax.scatter(xs[ok], ys[ok], c=values[ok], cmap="viridis", edgecolors="k", linewidths=0.3)
+    if (~ok).any():
+        ax.scatter(xs[~ok], ys[~ok], marker="x", color="grey", label="failed")
+        ax.legend(fontsize="small")
+    if ok.any():
+        best = np.flatnonzero(ok)[np.argmax(values[ok])]
+        ax.scatter([xs[best]], [ys[best]], marker="*", s=300, color="red", edgecolors="k", zorder=3)
+        fig.colorbar(points, ax=ax, label=score)
+        ax.set_title(f"{ok.sum()} trials, best {score} = {values[best]:.4g}")
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if xticks is not None:
+        ax.set_xticks(range(len(xticks)), xticks)
+    if yticks is not None:
+        ax.set_yticks(range(len(yticks)), yticks)
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    return fig
+
+
+def parallel_coordinates(trials, params=None, score="score", figsize=None):
+    """Every successful trial as one line across the parameters' axes, coloured by score.
+
+    Each axis is scaled to its own range (the minimum at the bottom, the
+    maximum at the top, categories spread evenly); the score is the last
+    axis and the best trial is drawn thick.
+
+    Args:
+        trials: a trials DataFrame or a search result.
+        params: the parameters to show, in order (default all of them).
+        score: the score column (default ``"score"``).
+        figsize: the figure size in inches (default grows with the parameters).
+
+    Returns:
+        A ``matplotlib.figure.Figure``; its first axes holds one
+        ``LineCollection`` with a line per successful trial.
+
+    Raises:
+        ValueError: for an unknown parameter or no successful trial.
+
+    Example:
+        >>> evolab.plot.parallel_coordinates(result.trials)
+
+    Introduced in 04_bayesian_optimization.ipynb.
+    """
+    trials = _frame(trials, "trials")
+    table = _params(trials)
+    params = list(params or table.columns)
+    missing = [p for p in params if p not in table.columns]
+    if missing:
+        raise ValueError(f"Expected parameters among {list(table.columns)}; received unknown {missing}")
+    ok, values = _ok_mask(trials, score)
+    if not ok.any():
+        raise ValueError(f"Expected at least one successful trial with a finite {score!r}; received none")
+
+    columns, tick_labels = [], []
+    for name in params:
+        numbers, categories = _numeric(table[name])
+        numbers = numbers[ok]
+        low, high = (0.0, max(len(categories) - 1, 1.0)) if categories else (numbers.min(), numbers.max())
+        columns.append((numbers - low) / (high - low) if high > low else np.full_like(numbers, 0.5))
+        tick_labels.append(categories or [f"{low:.3g}", f"{high:.3g}"])
+    scores = values[ok]
+    low, high = scores.min(), scores.max()
+    columns.append((scores - low) / (high - low) if high > low else np.full_like(scores, 0.5))
+    tick_labels.append([f"{low:.3g}", f"{high:.3g}"])
+    names = params + [score]
+
+    fig, axes = _figure(figsize=figsize or (1.6 * len(names) + 2, 4))
+    ax = axes[0, 0]
+    positions = np.arange(len(names))
+    lines = LineCollection([np.column_stack([positions, row]) for row in np.column_stack(columns)],
+                           array=scores, cmap="viridis", linewidths=1.0, alpha=0.8)
+    ax.add_collection(lines)
+    best = int(np.argmax(scores))
+    ax.plot(positions, [c[best] for c in columns], color="red", linewidth=2.5, label=f"best ({scores[best]:.4g})")
+    for position, labels in zip(positions, tick_labels):
+        ax.axvline(position, color="black", linewidth=0.8)
+        for i, text in enumerate(labels):
+            level = i / max(len(labels) - 1, 1)
+            ax.annotate(text, (position, level), xytext=(3, 0), textcoords="offset points", fontsize="x-small")
+    ax.set_xticks(positions, names)
+    ax.set_yticks([])
+    ax.set_xlim(-0.2, len(names) - 0.6)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(f"Parallel coordinates: {ok.sum()} trials")
+    ax.legend(fontsize="small", loc="upper left")
+    fig.colorbar(lines, ax=ax, label=score)
+    return fig
+
+
+# --------------------------------------------------------------------------- multi-objective
+
+
+def _objectives(points, columns=None):
+    """An (n, 2) float array from an array, a DataFrame or DEAP individuals (their fitness values)."""
+    if isinstance(points, pd.DataFrame):
+        points = points[list(columns)] if columns is not None else points.select_dtypes("number").iloc[:, :2]
+        points = points.to_numpy(dtype=float)
+    elif len(points) and hasattr(points[0], "fitness"):
+        points = [individual.fitness.values for individual in points]
+    array = np.asarray(points, dtype=float)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"Expected points of shape (n, 2), two objectives per point; received shape {array.shape}")
+    return array
+
+
+def _orient(points, maximize):
+    """Flips minimized objectives so both read 'higher is better'."""
+    signs = np.where(np.broadcast_to(np.asarray(maximize, dtype=bool), (2,)), 1.0, -1.0)
+    return points * signs, signs
+
+
+def pareto_mask(points, maximize=True):
+    """Which points no other point dominates (is at least as good in both objectives and better in one).
+
+    Args:
+        points: an ``(n, 2)`` array of objective values.
+        maximize: ``True`` (both maximized, evolab's convention), ``False``,
+            or one bool per objective, e.g. ``(True, False)`` for
+            accuracy against parameter count.
+
+    Returns:
+        A boolean array of length n, True on the Pareto front.
+
+    Example:
+        >>> evolab.plot.pareto_mask([[1, 3], [2, 2], [1, 1]])
+        array([ True,  True, False])
+
+    Introduced in 07_multi_objective.ipynb.
+    """
+    oriented, _ = _orient(_objectives(points), maximize)
+    at_least = (oriented[None, :, :] >= oriented[:, None, :]).all(axis=2)   # [i, j]: j at least as good as i
+    better = (oriented[None, :, :] > oriented[:, None, :]).any(axis=2)
+    return ~(at_least & better).any(axis=1)
+
+
+def hypervolume(points, reference=None, maximize=True):
+    """The area dominated by the Pareto front and bounded by a reference point (bigger is better).
+
+    Args:
+        points: an ``(n, 2)`` array of objective values (dominated points are ignored).
+        reference: the reference point (default the worst value of each
+            objective among ``points``); points not better than it add nothing.
+        maximize: as in :func:`pareto_mask`.
+
+    Returns:
+        The hypervolume as a float.
+
+    Example:
+        >>> evolab.plot.hypervolume([[3, 1], [1, 3]], reference=(0, 0))
+        5.0
+
+    Introduced in 07_multi_objective.ipynb.
+    """
+    points = _objectives(points)
+    oriented, signs = _orient(points, maximize)
+    ref = oriented.min(axis=0) if reference is None else np.asarray(reference, dtype=float) * signs
+    front = oriented[pareto_mask(points, maximize)]
+    front = front[(front > ref).all(axis=1)]
+    front = front[np.argsort(-front[:, 0])]  # first objective falling, so the second rises
+    area, previous = 0.0, ref[1]
+    for first, second in front:
+        area += (first - ref[0]) * (second - previous)
+        previous = second
+    return float(area)
+
+
+def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "objective 2"), columns=None,
+                 figsize=(6, 4.5)):
+    """All points, the Pareto front among them and its hypervolume in the title.
+
+    Args:
+        points: an ``(n, 2)`` array, a DataFrame (the two ``columns``, default
+            its first two numeric ones) or a list of DEAP individuals.
+        maximize: ``True``, ``False`` or one bool per objective.
+        reference: the hypervolume's reference point (see :func:`hypervolume`).
+        labels: the axis labels (default the DataFrame's column names when given one).
+        columns: the two DataFrame columns to use.
+        figsize: the figure size in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure``; its axes holds two scatters (all
+        points, front points) and the front as a step line.
+
+    Example:
+        >>> evolab.plot.pareto_front(np.column_stack([accuracy, num_params]), maximize=(True, False),
+        ...                          labels=("accuracy", "parameters"))
+
+    Introduced in 07_multi_objective.ipynb.
+    """
+    if isinstance(points, pd.DataFrame) and labels == ("objective 1", "objective 2"):
+        labels = tuple(columns) if columns is not None else tuple(points.select_dtypes("number").columns[:2])
+    values = _objectives(points, columns)
+    mask = pareto_mask(values, maximize)
+    volume = hypervolume(values, reference, maximize)
+    front = values[mask][np.argsort(values[mask][:, 0])]
+
+    fig, axes = _figure(figsize=figsize)
+    ax = axes[0, 0]
+    ax.scatter(values[~mask, 0], values[~mask, 1], color="lightgrey", edgecolors="grey", label="dominated")
+    ax.scatter(front[:, 0], front[:, 1], color="crimson", zorder=3, label=f"Pareto front ({mask.sum()})")
+    _, signs = _orient(front, maximize)
+    step = "pre" if signs[0] > 0 else "post"  # the staircase bounding the dominated region
+    ax.plot(front[:, 0], front[:, 1], drawstyle=f"steps-{step}", color="crimson", linewidth=1)
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    ax.set_title(f"Pareto front: {mask.sum()} of {len(values)} points, hypervolume = {volume:.4g}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------------------- populations and weights
+
+
+def population_diversity(population) -> float:
+    """The mean Euclidean distance of the individuals to the population's centroid.
+
+    Args:
+        population: a ``(population_size, num_params)`` array.
+
+    Returns:
+        A float; 0 when every individual is the same (the population has collapsed).
+
+    Example:
+        >>> evolab.plot.population_diversity(np.zeros((10, 5)))
+        0.0
+
+    Introduced in 09_neuroevolution_the_hard_way.ipynb.
+    """
+    population = np.asarray(population, dtype=float)
+    if population.ndim != 2:
+        raise ValueError(
+            f"Expected a population of shape (population_size, num_params); received shape {population.shape}"
+        )
+    return float(np.linalg.norm(population - population.mean(axis=0), axis=1).mean())
+
+
+def diversity(populations, column="diversity", figsize=(6, 4)):
+    """Population diversity over generations: watch a population collapse (or not).
+
+    Args:
+        populations: a list of ``(population_size, num_params)`` arrays, one
+            per generation (or one 3-D array), or a history DataFrame / result
+            with a ``column`` of diversity values.
+        column: the history column to plot (default ``"diversity"``).
+        figsize: the figure size in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one line, a point per generation.
+
+    Raises:
+        ValueError: for an empty input or a history without ``column``.
+
+    Example:
+        >>> evolab.plot.diversity([population_at_generation_0, population_at_generation_1, ...])
+
+    Introduced in 09_neuroevolution_the_hard_way.ipynb.
+    """
+    if isinstance(populations, pd.DataFrame) or hasattr(populations, "history"):
+        frame = _frame(populations, "a history")
+        if column not in frame.columns:
+            raise ValueError(f"Expected a history with a {column!r} column; received columns {list(frame.columns)}")
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        ylabel = column
+    else:
+        values = np.array([population_diversity(p) for p in populations])
+        ylabel = "mean distance to the centroid"
+    if len(values) == 0:
+        raise ValueError("Expected at least one generation; received none")
+    fig, axes = _figure(figsize=figsize)
+    ax = axes[0, 0]
+    ax.plot(np.arange(len(values)), values, marker="o" if len(values) <= 30 else None)
+    ax.set_xlabel("generation")
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"Population diversity ({values[0]:.3g} -> {values[-1]:.3g})")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def weight_histograms(parameters, model=None, per_layer=True, bins=40, max_cols=3):
+    """Histograms of a network's weights, one panel per trainable variable.
+
+    Args:
+        parameters: a Keras model (its current weights) or a flat parameter
+            vector (e.g. ``result.best_parameters``).
+        model: the Keras model the vector belongs to; needed to split a vector
+            into variables (default: one histogram of the whole vector).
+        per_layer: one panel per variable (default) or one for everything.
+        bins: histogram bins.
+        max_cols: panels per row.
+
+    Returns:
+        A ``matplotlib.figure.Figure``; each panel's title names the variable
+        and its number of weights, mean and standard deviation.
+
+    Raises:
+        ValueError: when the vector's length does not match ``model``.
+
+    Example:
+        >>> evolab.plot.weight_histograms(result.best_parameters, model=model)
+
+    Introduced in 09_neuroevolution_the_hard_way.ipynb.
+    """
+    from .weights import ParameterLayout, get_parameters
+
+    if hasattr(parameters, "trainable_variables"):
+        model, vector = parameters, get_parameters(parameters)
+    else:
+        vector = np.asarray(parameters, dtype=np.float32).reshape(-1)
+    if model is not None and per_layer:
+        layout = ParameterLayout.from_model(model)
+        parts = dict(zip(layout.names, layout.unflatten(vector)))
+    else:
+        parts = {"all weights": vector}
+    nrows, ncols = _grid_shape(len(parts), max_cols)
+    fig, axes = _figure(nrows, ncols, figsize=(4 * ncols, 3 * nrows))
+    flat = axes.reshape(-1)
+    for ax, (name, values) in zip(flat, parts.items()):
+        values = np.ravel(values)
+        ax.hist(values, bins=bins, color="steelblue")
+        ax.set_title(f"{name}: {values.size} weights\nmean {values.mean():.3g}, std {values.std():.3g}",
+                     fontsize="small")
+    for ax in flat[len(parts):]:
+        ax.set_visible(False)
+    return fig
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def misclassified(x, y_true, y_pred, n=16, max_cols=8, class_names=None, image_shape=None):
+    """A grid of the first ``n`` misclassified images, each titled ``true -> predicted``.
+
+    Args:
+        x: the images, ``(N, height, width)``, ``(N, height, width, channels)``
+            or flattened ``(N, pixels)`` with a square number of pixels.
+        y_true: true labels (or one-hot rows).
+        y_pred: predicted labels, or predicted probabilities / logits (argmax is taken).
+        n: at most this many images (default 16).
+        max_cols: images per row.
+        class_names: names to show instead of the label numbers.
+        image_shape: the shape of one image, for flattened non-square images.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one image axes per shown mistake
+        (a single text axes when there is none).
+
+    Raises:
+        ValueError: when the lengths disagree or a flattened image cannot be made square.
+
+    Example:
+        >>> evolab.plot.misclassified(x_test, y_test, model.predict(x_test, verbose=0))
+
+    Introduced in 00_welcome.ipynb.
+    """
+    x = np.asarray(x)
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    if not len(x) == len(y_true) == len(y_pred):
+        raise ValueError(
+            f"Expected x, y_true and y_pred of the same length; received {len(x)}, {len(y_true)}, {len(y_pred)}"
+        )
+    if image_shape is None and x.ndim == 2:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ValueError(f"Cannot show {x.shape[1]} pixels as a square image; pass image_shape=(height, width)")
+        image_shape = (side, side)
+    if image_shape is not None:
+        x = x.reshape((len(x), *image_shape))
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    wrong = np.flatnonzero(y_true != y_pred)
+    shown = wrong[:n]
+    name = (lambda label: str(class_names[label])) if class_names is not None else str
+    if len(shown) == 0:
+        fig, axes = _figure(figsize=(4, 1.5))
+        axes[0, 0].axis("off")
+        axes[0, 0].text(0.5, 0.5, f"No misclassified examples among {len(x)}", ha="center", va="center")
+        return fig
+    nrows, ncols = _grid_shape(len(shown), max_cols)
+    fig, axes = _figure(nrows, ncols, figsize=(1.3 * ncols, 1.5 * nrows + 0.4))
+    flat = axes.reshape(-1)
+    for ax, index in zip(flat, shown):
+        ax.imshow(x[index], cmap="gray_r" if x.ndim == 3 else None)
+        ax.set_title(f"{name(y_true[index])} -> {name(y_pred[index])}", fontsize="small", color="crimson")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in flat[len(shown):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Misclassified (true -> predicted): {len(wrong)} of {len(x)}, showing {len(shown)}")
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, class_names=None, normalize=None, figsize=(6, 5)):
+    """The confusion matrix (rows: true class, columns: predicted), drawn by scikit-learn.
+
+    Args:
+        y_true: true labels (or one-hot rows).
+        y_pred: predicted labels, or probabilities / logits (argmax is taken).
+        class_names: names for the classes (default the labels).
+        normalize: ``None`` (counts), ``"true"``, ``"pred"`` or ``"all"``,
+            as in ``sklearn.metrics.confusion_matrix``.
+        figsize: the figure size in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure``; the title gives the accuracy.
+
+    Example:
+        >>> evolab.plot.confusion_matrix(y_test, model.predict(x_test, verbose=0))
+
+    Introduced in 00_welcome.ipynb.
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score
+
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    fig, axes = _figure(figsize=figsize)
+    ax = axes[0, 0]
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, display_labels=class_names, normalize=normalize,
+                                            ax=ax, cmap="Blues", colorbar=True,
+                                            values_format=".2f" if normalize else "d")
+    ax.set_title(f"Confusion matrix (accuracy {accuracy_score(y_true, y_pred):.3f})")
+    return fig
+
+
+def classification_report(y_true, y_pred, class_names=None, digits=3, figsize=None):
+    """scikit-learn's classification report (precision, recall, F1, support) as a table figure.
+
+    Args:
+        y_true: true labels (or one-hot rows).
+        y_pred: predicted labels, or probabilities / logits (argmax is taken).
+        class_names: names for the classes (default the labels).
+        digits: decimals shown.
+        figsize: the figure size in inches (default grows with the classes).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` holding one table: a row per class,
+        then accuracy, macro average and weighted average.
+
+    Example:
+        >>> evolab.plot.classification_report(y_test, model.predict(x_test, verbose=0))
+
+    Introduced in 00_welcome.ipynb.
+    """
+    from sklearn.metrics import classification_report as sklearn_report
+
+    y_true, y_pred = _labels(y_true), _labels(y_pred)
+    report = sklearn_report(y_true, y_pred, target_names=None if class_names is None else list(class_names),
+                            output_dict=True, zero_division=0)
+    header = ["precision", "recall", "f1-score", "support"]
+    rows, cells = [], []
+    for name, scores in report.items():
+        if name == "accuracy":
+            rows.append("accuracy")
+            cells.append(["", "", f"{scores:.{digits}f}", str(len(y_true))])
+        else:
+            rows.append(str(name))
+            cells.append([f"{scores[k]:.{digits}f}" for k in header[:3]] + [str(int(scores["support"]))])
+    fig, axes = _figure(figsize=figsize or (6, 0.3 * len(rows) + 0.9))
+    ax = axes[0, 0]
+    ax.axis("off")
+    table = ax.table(cellText=cells, rowLabels=rows, colLabels=header, loc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    ax.set_title("Classification report")
+    return fig
+
+
+# --------------------------------------------------------------------------- histories
+
+
+def history(frame, groups=None, max_cols=3, figsize=None):
+    """The curves of a run's history: one panel per group of related columns.
+
+    Args:
+        frame: a neuroevolution history (a row per generation), a trials
+            DataFrame (a row per trial), or a result holding one.
+        groups: ``{panel title: [column, ...]}`` (default
+            :data:`NEUROEVOLUTION_GROUPS` for histories; for trials the score
+            with its best-so-far). Columns that are absent are skipped.
+        max_cols: panels per row.
+        figsize: the figure size in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one axes per non-empty group.
+
+    Raises:
+        ValueError: when none of the groups' columns is in the frame.
+
+    Example:
+        >>> evolab.plot.history(result.history)
+
+    Introduced in 09_neuroevolution_the_hard_way.ipynb.
+    """
+    frame = _frame(frame, "a history").copy()
+    if groups is None:
+        if "score" in frame.columns:
+            if "best_score" not in frame.columns:
+                ok, values = _ok_mask(frame, "score")
+                frame["best_score"] = pd.Series(np.where(ok, values, np.nan), index=frame.index).cummax().ffill()
+            groups = SEARCH_GROUPS
+        else:
+            groups = NEUROEVOLUTION_GROUPS
+    if "generation" in frame.columns:
+        x, xlabel = frame["generation"].to_numpy(), "generation"
+    else:
+        x, xlabel = np.arange(len(frame)), "trial" if "score" in frame.columns else "generation"
+    series = {title: {c: (x, pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float))
+                      for c in columns if c in frame.columns}
+              for title, columns in groups.items()}
+    series = {title: s for title, s in series.items() if s}
+    if not series:
+        wanted = sorted({c for columns in groups.values() for c in columns})
+        raise ValueError(f"Expected some of the columns {wanted}; received columns {list(frame.columns)}")
+    nrows, ncols = _grid_shape(len(series), max_cols)
+    fig, axes = _figure(nrows, ncols, figsize=figsize or (4.5 * ncols, 3.3 * nrows))
+    _plot_groups(axes.reshape(-1), series, xlabel)
+    return fig

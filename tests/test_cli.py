@@ -1,0 +1,37 @@
+import json
+
+import pandas as pd
+import pytest
+
+from evolab import cli
+
+
+def test_neuroevolve_command_writes_every_output_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["neuroevolve", "--dataset", "digits", "--model", "mlp", "--strategy", "snes", "--population-size", "16",
+            "--generations", "6", "--seed", "3", "--out", str(out), "--checkpoint-every", "2", "--no-progress"]
+    assert cli.main(args) == 0
+    for name in ("history.csv", "history.json", "curves.png", "metrics.json", "checkpoint.pkl"):
+        assert (out / name).stat().st_size > 0, name
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 6 and "val_accuracy" in history
+    assert len(json.loads((out / "history.json").read_text())) == 6
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["strategy"] == "snes" and metrics["generations_completed"] == 6 and 0 <= metrics["test_accuracy"] <= 1
+    assert "test accuracy" in capsys.readouterr().out
+    resumed = args[:args.index("--generations") + 1] + ["9"] + args[args.index("--generations") + 2:] + ["--resume"]
+    assert cli.main(resumed) == 0
+    assert len(pd.read_csv(out / "history.csv")) == 9
+
+
+def test_demo_reaches_its_target(tmp_path):
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.93 and metrics["dataset"] == "digits"
+
+
+def test_bad_choices_are_rejected(tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["neuroevolve", "--strategy", "annealing", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        cli.run_neuroevolution(dataset="cifar", out=tmp_path)
