@@ -37,3 +37,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
+
+student: $(STAMP)
+	$(BIN)/python tools/lessons.py student student
