@@ -142,6 +142,17 @@ def _check_fraction(name, value):
         raise ValueError(f"Expected {name} to be a number in [0, 1], received {value!r}.")
 
 
+def _check_decay(name, value):
+    if not np.isscalar(value) or not 0.0 <= value < 1.0:
+        raise ValueError(f"Expected {name} to be a number in [0, 1), received {value!r}.")
+
+
+def _hyperparameter_names(cls):
+    """The keyword-only hyperparameters of a strategy class's constructor."""
+    parameters = inspect.signature(cls.__init__).parameters
+    return [p for p in parameters if p not in ("self", "num_params", "population_size", "center", "seed")]
+
+
 # ---------------------------------------------------------------------------
 # The base class: bookkeeping shared by every strategy
 # ---------------------------------------------------------------------------
@@ -259,13 +270,8 @@ class Strategy:
 
     @property
     def hyperparameters(self):
-        """The keyword hyperparameters this strategy was built with (a dict)."""
-        names = [
-            p
-            for p in inspect.signature(type(self).__init__).parameters
-            if p not in ("self", "num_params", "population_size", "center", "seed")
-        ]
-        return {p: getattr(self, p) for p in names}
+        """The strategy's keyword hyperparameters and their current values (a dict)."""
+        return {name: getattr(self, name) for name in _hyperparameter_names(type(self))}
 
     def state_dict(self):
         """Everything needed to resume exactly: arrays, counters and RNG state.
@@ -437,7 +443,7 @@ class SimpleGA(Strategy):
 
     name = "ga"
     _min_population_size = 2
-    _state_names = ("population", "fitness", "best", "best_fitness")
+    _state_names = ("population", "fitness", "best", "best_fitness", "_initial_center")
 
     def __init__(
         self,
@@ -506,7 +512,7 @@ class SimpleGA(Strategy):
         return self.population.copy()
 
     def _sample(self):
-        if self.fitness is None:  # first generation: center plus noise
+        if self.population is None:  # first generation: center plus noise
             spread = self.mutation_sigma if self.init_sigma is None else self.init_sigma
             noise = self._rng.standard_normal((self.population_size, self.num_params), dtype=np.float32)
             noise[0] = 0.0
@@ -644,8 +650,8 @@ class OpenAIES(_GaussianStrategy):
         super().__init__(num_params, population_size, center=center, seed=seed)
         _check_positive("sigma", sigma)
         _check_positive("learning_rate", learning_rate)
-        _check_fraction("beta1", beta1)
-        _check_fraction("beta2", beta2)
+        _check_decay("beta1", beta1)
+        _check_decay("beta2", beta2)
         _check_positive("weight_decay", weight_decay, allow_zero=True)
         _check_positive("sigma_decay", sigma_decay)
         _check_positive("sigma_limit", sigma_limit, allow_zero=True)
@@ -783,9 +789,9 @@ class PGPE(_GaussianStrategy):
         _check_positive("init_sigma", init_sigma)
         _check_positive("sigma_max_change", sigma_max_change, allow_zero=True)
         _check_choice("optimizer", optimizer, ("adam", "clipup"))
-        _check_fraction("beta1", beta1)
-        _check_fraction("beta2", beta2)
-        _check_fraction("momentum", momentum)
+        _check_decay("beta1", beta1)
+        _check_decay("beta2", beta2)
+        _check_decay("momentum", momentum)
         if max_speed is not None:
             _check_positive("max_speed", max_speed)
         _check_choice("fitness_shaping", fitness_shaping, _FITNESS_SHAPINGS)
@@ -1002,11 +1008,7 @@ def get_strategy(name_or_instance, num_params, population_size, *, center=None, 
             f"Expected a strategy name, one of {sorted(STRATEGIES)}, or a Strategy; "
             f"received {name_or_instance!r}."
         )
-    allowed = [
-        p
-        for p in inspect.signature(cls.__init__).parameters
-        if p not in ("self", "num_params", "population_size", "center", "seed")
-    ]
+    allowed = _hyperparameter_names(cls)
     unknown = sorted(set(hyperparameters) - set(allowed))
     if unknown:
         raise ValueError(
