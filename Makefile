@@ -8,7 +8,7 @@ SHARED_DATA := $(abspath ../shared/data)
 DATA_ENV := $(if $(wildcard $(SHARED_DATA)/mnist.npz),EVOLAB_DATA_DIR=$(SHARED_DATA),)
 QUICK_ENV := EVOLAB_QUICK=1 TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
 
-.PHONY: setup demo test test-unit test-notebooks lab bench student browser-test clean
+.PHONY: setup demo test test-unit test-backends lab bench student browser-test clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,23 @@ test: $(STAMP)
 test-unit: $(STAMP)
 	$(DATA_ENV) $(QUICK_ENV) $(BIN)/python -m pytest -q tests
 
+# The same unit tests of the backend-independent core on JAX and PyTorch (CPU builds, no TensorFlow).
+BACKENDS_VENV := .venv-backends
+$(BACKENDS_VENV)/.installed: pyproject.toml
+	test -d $(BACKENDS_VENV) || $(PYTHON) -m venv $(BACKENDS_VENV)
+	$(BACKENDS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BACKENDS_VENV)/bin/python -m pip install --quiet "jax[cpu]" "torch==2.13.0" pytest \
+		$$($(PYTHON) -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(' '.join(repr(r) for r in d if not r.startswith('tensorflow')))" | tr -d "'")
+	$(BACKENDS_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+test-backends: $(BACKENDS_VENV)/.installed
+	for backend in jax torch; do \
+		echo "== KERAS_BACKEND=$$backend"; \
+		KERAS_BACKEND=$$backend $(QUICK_ENV) $(BACKENDS_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py tests/test_strategies.py || exit 1; \
+	done
+
 lab: $(STAMP)
 	$(DATA_ENV) $(BIN)/jupyter lab notebooks/
 
@@ -36,7 +53,7 @@ bench: $(STAMP)
 	$(DATA_ENV) TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python benchmarks/population_eval.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) $(BACKENDS_VENV) results .pytest_cache
 
 student: $(STAMP)
 	$(BIN)/python tools/lessons.py student student

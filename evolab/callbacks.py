@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import threading
 
-__all__ = ["Callback", "CallbackList", "ProgressBar", "EarlyStopping", "LambdaCallback"]
+__all__ = ["Callback", "CallbackList", "ProgressBar", "EarlyStopping", "LambdaCallback", "TimeLimit"]
 
 
 class Callback:
@@ -210,4 +210,34 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait > self.patience:
             self.stopped_step = step
+            self.request_stop()
+
+
+class TimeLimit(Callback):
+    """Stops a run once ``seconds`` of wall time have passed (checked after each step).
+
+    Args:
+        seconds: the time budget, a positive number.
+
+    Raises:
+        ValueError: for a non-positive budget.
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+            raise ValueError(f"seconds must be a positive number; received {seconds!r}")
+        self.seconds = float(seconds)
+        self._start = None
+
+    def on_run_begin(self, run):
+        import time
+
+        self._start = time.perf_counter()
+        self.reset_stop()
+
+    def on_step_end(self, step, logs):
+        import time
+
+        if self._start is not None and time.perf_counter() - self._start >= self.seconds:
             self.request_stop()

@@ -19,6 +19,7 @@ Introduced in 09_neuroevolution_the_hard_way.ipynb (``keras_fitness``) and
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -53,7 +54,8 @@ def _per_sample_metric(metric, logits):
     """Returns fn(y_true, y_pred) -> per-sample values for a built-in metric name."""
     if metric == "accuracy":
         def accuracy(y_true, y_pred):
-            return ops.cast(ops.equal(ops.argmax(y_pred, axis=-1), ops.cast(y_true, "int64")), "float32")
+            predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
+            return ops.cast(ops.equal(predicted, ops.cast(y_true, "int32")), "float32")
         return accuracy
     if metric == "neg_loss":
         def neg_loss(y_true, y_pred):
@@ -155,6 +157,7 @@ class PopulationEvaluator:
         if isinstance(population_chunk, bool) or int(population_chunk) < 1:
             raise ValueError(f"population_chunk must be a positive integer; received {population_chunk!r}")
         self.population_chunk = int(population_chunk)
+        self._vectorized = True  # one batched pass; falls back to a loop where the backend cannot vectorize a layer
         self._score_chunk = _compile(self._score_chunk_eager)
         self.num_evaluations = 0
 
@@ -179,7 +182,23 @@ class PopulationEvaluator:
                 return ops.cast(self._metric(y, outputs), "float32")
             return ops.sum(self._per_sample(y, outputs))
 
-        return ops.vectorized_map(score_one, population)
+        if self._vectorized:
+            return ops.vectorized_map(score_one, population)
+        return ops.stack([score_one(population[i]) for i in range(int(population.shape[0]))])
+
+    def _score(self, population, x, y):
+        try:
+            return self._score_chunk(population, x, y)
+        except RuntimeError as error:
+            # torch.vmap cannot map some layers yet (e.g. Keras's Conv2D on the torch backend): score the chunk
+            # one individual after another, still without touching the model's weights.
+            if not self._vectorized or keras.backend.backend() != "torch":
+                raise
+            warnings.warn(f"Batched evaluation is not supported for this model on the torch backend ({error}); "
+                          "scoring individuals one by one.", RuntimeWarning, stacklevel=3)
+            self._vectorized = False
+            self._score_chunk = _compile(self._score_chunk_eager)
+            return self._score_chunk(population, x, y)
 
     def _population_array(self, population):
         population = np.asarray(population)
@@ -219,7 +238,7 @@ class PopulationEvaluator:
             part = ops.convert_to_tensor(population[start:start + chunk])
             for begin in range(0, num_samples, self.data_chunk):
                 xs, ys = x[begin:begin + self.data_chunk], y[begin:begin + self.data_chunk]
-                totals[start:start + chunk] += ops.convert_to_numpy(self._score_chunk(part, xs, ys))
+                totals[start:start + chunk] += ops.convert_to_numpy(self._score(part, xs, ys))
         self.num_evaluations += size
         scores = totals[:size]
         if self._per_sample is not None:

@@ -105,7 +105,7 @@ def test_callable_metric_and_one_hot_labels(digits):
     expected = []
     for individual in population:
         evolab.set_parameters(model, individual)
-        expected.append(np.asarray(model(x))[np.arange(len(y)), y].mean())
+        expected.append(keras.ops.convert_to_numpy(model(x))[np.arange(len(y)), y].mean())
     np.testing.assert_allclose(scores, expected, rtol=1e-5)
 
 
