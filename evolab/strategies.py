@@ -613,6 +613,10 @@ class OpenAIES(_GaussianStrategy):
         sigma_decay: ``sigma`` is multiplied by this after every generation;
             defaults to 1.0 (constant).
         sigma_limit: Lower bound for a decaying ``sigma``; defaults to 0.0.
+        learning_rate_decay: ``learning_rate`` is multiplied by this after
+            every generation (e.g. 0.999 for a slow annealing); defaults to 1.0.
+        learning_rate_limit: Lower bound for a decaying ``learning_rate``;
+            defaults to 0.0.
         fitness_shaping: `"centered_ranks"` (default), `"normalized"`
             (z-scores) or `"raw"` (the scores themselves: then
             :meth:`gradient_estimate` estimates the true gradient).
@@ -645,6 +649,8 @@ class OpenAIES(_GaussianStrategy):
         weight_decay=0.0,
         sigma_decay=1.0,
         sigma_limit=0.0,
+        learning_rate_decay=1.0,
+        learning_rate_limit=0.0,
         fitness_shaping="centered_ranks",
     ):
         super().__init__(num_params, population_size, center=center, seed=seed)
@@ -655,6 +661,8 @@ class OpenAIES(_GaussianStrategy):
         _check_positive("weight_decay", weight_decay, allow_zero=True)
         _check_positive("sigma_decay", sigma_decay)
         _check_positive("sigma_limit", sigma_limit, allow_zero=True)
+        _check_positive("learning_rate_decay", learning_rate_decay)
+        _check_positive("learning_rate_limit", learning_rate_limit, allow_zero=True)
         _check_choice("fitness_shaping", fitness_shaping, _FITNESS_SHAPINGS)
         self.sigma = float(sigma)
         self.learning_rate = float(learning_rate)
@@ -663,6 +671,8 @@ class OpenAIES(_GaussianStrategy):
         self.weight_decay = float(weight_decay)
         self.sigma_decay = float(sigma_decay)
         self.sigma_limit = float(sigma_limit)
+        self.learning_rate_decay = float(learning_rate_decay)
+        self.learning_rate_limit = float(learning_rate_limit)
         self.fitness_shaping = fitness_shaping
         self._adam_m = np.zeros(num_params, dtype=np.float32)
         self._adam_v = np.zeros(num_params, dtype=np.float32)
@@ -712,6 +722,7 @@ class OpenAIES(_GaussianStrategy):
             self.mean *= np.float32(1.0 - self.learning_rate * self.weight_decay)
         self.mean += step
         self.sigma = max(self.sigma * self.sigma_decay, self.sigma_limit)
+        self.learning_rate = max(self.learning_rate * self.learning_rate_decay, self.learning_rate_limit)
         self._noise = None
 
 

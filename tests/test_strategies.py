@@ -463,3 +463,23 @@ def test_wrong_fitness_shape_raises(name):
 def test_module_docstring_teaches_ask_tell():
     assert "ask()" in strategies.__doc__ and "tell(fitness)" in strategies.__doc__
     assert "10_neuroevolution_at_scale.ipynb" in strategies.__doc__
+
+
+def test_openai_es_learning_rate_decays_to_its_floor_and_survives_a_checkpoint():
+    import pickle
+
+    from evolab.strategies import OpenAIES
+
+    es = OpenAIES(4, 8, seed=0, learning_rate=0.1, learning_rate_decay=0.5, learning_rate_limit=0.02)
+    for _ in range(2):
+        population = es.ask()
+        es.tell(-np.sum(population**2, axis=1))
+    assert es.learning_rate == pytest.approx(0.025)  # 0.1 halved twice
+    es.ask()
+    es.tell(np.zeros(8))
+    assert es.learning_rate == pytest.approx(0.02)
+    restored = OpenAIES(4, 8, seed=1)
+    restored.load_state_dict(pickle.loads(pickle.dumps(es.state_dict())))
+    assert restored.learning_rate == pytest.approx(0.02) and restored.learning_rate_decay == 0.5
+    with pytest.raises(ValueError, match="learning_rate_decay"):
+        OpenAIES(4, 8, learning_rate_decay=0)
