@@ -54,8 +54,18 @@ def _per_sample_metric(metric, logits):
     """Returns fn(y_true, y_pred) -> per-sample values for a built-in metric name."""
     if metric == "accuracy":
         def accuracy(y_true, y_pred):
-            predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
-            return ops.cast(ops.equal(predicted, ops.cast(y_true, "int32")), "float32")
+            # Exactly ``argmax(y_pred) == y_true`` (ties go to the first class), written without argmax:
+            # TensorFlow's vectorized_map has no batched rule for the bitcast inside Keras's argmax.
+            num_classes = ops.shape(y_pred)[-1]
+            true_class = ops.one_hot(ops.cast(y_true, "int32"), num_classes)
+            true_score = ops.sum(true_class * y_pred, axis=-1, keepdims=True)
+            classes = ops.arange(num_classes)[None, :]
+            label = ops.cast(y_true, "int32")[:, None]
+            lowest = ops.full_like(y_pred, -float("inf"))
+            best_before = ops.max(ops.where(classes < label, y_pred, lowest), axis=-1, keepdims=True)
+            best_after = ops.max(ops.where(classes > label, y_pred, lowest), axis=-1, keepdims=True)
+            correct = ops.logical_and(true_score > best_before, true_score >= best_after)
+            return ops.cast(correct[:, 0], "float32")
         return accuracy
     if metric == "neg_loss":
         def neg_loss(y_true, y_pred):

@@ -19,7 +19,6 @@ Introduced in 03_random_search.ipynb.
 from __future__ import annotations
 
 import math
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,7 +34,7 @@ __all__ = [
 #: Which log keys share a panel, for neuroevolution histories and live plots.
 NEUROEVOLUTION_GROUPS = {
     "fitness": ["fitness_max", "fitness_mean", "fitness_min"],
-    "validation accuracy": ["val_accuracy"],
+    "validation accuracy": ["val_accuracy", "best_val_accuracy"],
     "evaluations per second": ["evaluations_per_second"],
 }
 #: Which log keys share a panel, for search trials and live plots.
@@ -47,8 +46,8 @@ SEARCH_GROUPS = {
 # Columns of a trials DataFrame that are bookkeeping, not hyperparameters.
 _TRIAL_COLUMNS = {
     "score", "best_score", "status", "duration", "wall_time", "elapsed", "start_time", "end_time",
-    "datetime_start", "datetime_complete", "number", "trial", "step", "error", "value", "state", "params",
-    "seed", "method",
+    "datetime_start", "datetime_complete", "start", "end", "worker", "number", "trial", "step", "error", "value",
+    "state", "params", "seed", "method",
 }
 
 
@@ -101,7 +100,7 @@ def _plot_groups(axes, series_by_group, xlabel):
     for ax, (group, series) in zip(axes, series_by_group.items()):
         for label, (x, y) in series.items():
             ax.plot(x, y, label=label)
-        ax.set_title(group)
+        ax.set_title(group, y=1.0)  # a fixed title position skips a costly layout pass at every draw
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         if len(series) > 1:
@@ -154,20 +153,25 @@ def _run_curve(frame, metric, population_size):
 
 
 def _step_values(x, y, grid):
-    """The step function through (x, y) at ``grid``: NaN before the first and after the last point."""
+    """The step function through (x, y) at ``grid``: NaN before the first point, the last value held after it.
+
+    A finished run keeps its best-so-far, so every run's curve never falls.
+    """
     index = np.searchsorted(x, grid, side="right") - 1
-    values = np.where(index >= 0, y[np.clip(index, 0, None)], np.nan)
-    values[grid > x[-1]] = np.nan
-    return values
+    return np.where(index >= 0, y[np.clip(index, 0, None)], np.nan)
 
 
 def _as_methods(runs):
-    """``{method: [frame, ...]}`` from a frame, a result, a list of them (seeds) or a dict of those."""
+    """``{method: [(frame, population size or None), ...]}`` from a run, a list of runs or a dict of those."""
+    def pair(run):
+        config = getattr(run, "config", None)  # a NeuroevolutionResult knows its population size
+        return _frame(run), (config.get("population_size") if isinstance(config, dict) else None)
+
     if isinstance(runs, dict):
-        return {str(k): [_frame(r) for r in (v if isinstance(v, (list, tuple)) else [v])] for k, v in runs.items()}
+        return {str(k): [pair(r) for r in (v if isinstance(v, (list, tuple)) else [v])] for k, v in runs.items()}
     if isinstance(runs, (list, tuple)):
-        return {"run": [_frame(r) for r in runs]}
-    return {"run": [_frame(runs)]}
+        return {"run": [pair(r) for r in runs]}
+    return {"run": [pair(runs)]}
 
 
 def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75), figsize=None):
@@ -189,7 +193,8 @@ def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75)
         metric: the column to take the best-so-far of (default ``"score"``
             for trials, ``"fitness_max"`` for histories).
         population_size: for histories without an ``evaluations`` column,
-            turns generations into evaluations (default: x counts generations).
+            turns generations into evaluations (default: read from a
+            neuroevolution result's ``config``; otherwise x counts generations).
         band: the percentiles of the shaded band (default the quartiles).
         figsize: the figure size in inches (default from matplotlib).
 
@@ -207,7 +212,7 @@ def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75)
     """
     if x not in ("evaluations", "seconds", "both"):
         raise ValueError(f"x must be 'evaluations', 'seconds' or 'both'; received {x!r}")
-    curves = {name: [_run_curve(f, metric, population_size) for f in frames if len(f)]
+    curves = {name: [_run_curve(f, metric, population_size or size) for f, size in frames if len(f)]
               for name, frames in _as_methods(runs).items()}
     curves = {name: c for name, c in curves.items() if c}
     if not curves:
@@ -228,10 +233,13 @@ def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75)
             grid = (np.unique(np.concatenate(xs)) if quantity == "evaluations"
                     else np.linspace(0.0, max(float(np.nanmax(v)) for v in xs), 200))
             stack = np.vstack([_step_values(xv, c[2], grid) for xv, c in zip(xs, method_runs)])
-            with warnings.catch_warnings():  # all-NaN columns (before any run has a score) stay NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                median = np.nanmedian(stack, axis=0)
-                low, high = np.nanpercentile(stack, band, axis=0)
+            # Only where every run has a score: a median over a changing set of runs could fall.
+            started = ~np.isnan(stack).any(axis=0)
+            median = np.full(grid.shape, np.nan)
+            low, high = median.copy(), median.copy()
+            if started.any():
+                median[started] = np.median(stack[:, started], axis=0)
+                low[started], high[started] = np.percentile(stack[:, started], band, axis=0)
             (line,) = ax.plot(grid, median, drawstyle="steps-post", label=f"{name} (median of {len(method_runs)})")
             ax.fill_between(grid, low, high, step="post", alpha=0.25, color=line.get_color())
         ax.set_xlabel(all_runs[0][3] if quantity == "evaluations" else "seconds")
@@ -246,8 +254,10 @@ def convergence(runs, x="both", metric=None, population_size=None, band=(25, 75)
 # --------------------------------------------------------------------------- search space
 
 
-def _params(trials):
-    """The hyperparameter columns of a trials DataFrame, one column per parameter."""
+def _params(trials, names=None):
+    """The hyperparameter columns of a trials DataFrame (``names`` when known), one column per parameter."""
+    if names:
+        return trials[list(names)]
     if "params" in trials.columns and len(trials) and isinstance(trials["params"].iloc[0], dict):
         return pd.DataFrame(list(trials["params"]), index=trials.index)
     prefixed = [c for c in trials.columns if str(c).startswith("params_")]
@@ -289,8 +299,8 @@ def search_space(trials, x=None, y=None, score="score", logx=False, logy=False, 
 
     Introduced in 03_random_search.ipynb.
     """
+    params = _params(_frame(trials, "trials"), getattr(trials, "param_names", None))
     trials = _frame(trials, "trials")
-    params = _params(trials)
     names = list(params.columns)
     x = x or (names[0] if names else None)
     y = y or next((n for n in names if n != x), None)
@@ -350,8 +360,8 @@ def parallel_coordinates(trials, params=None, score="score", figsize=None):
 
     Introduced in 04_bayesian_optimization.ipynb.
     """
+    table = _params(_frame(trials, "trials"), getattr(trials, "param_names", None))
     trials = _frame(trials, "trials")
-    table = _params(trials)
     params = list(params or table.columns)
     missing = [p for p in params if p not in table.columns]
     if missing:
@@ -448,7 +458,9 @@ def hypervolume(points, reference=None, maximize=True):
     Args:
         points: an ``(n, 2)`` array of objective values (dominated points are ignored).
         reference: the reference point (default the worst value of each
-            objective among ``points``); points not better than it add nothing.
+            objective among ``points``, moved 10% of its range further out,
+            as :func:`evolab.search.nsga2_search` does); points not better
+            than it add nothing.
         maximize: as in :func:`pareto_mask`.
 
     Returns:
@@ -462,7 +474,11 @@ def hypervolume(points, reference=None, maximize=True):
     """
     points = _objectives(points)
     oriented, signs = _orient(points, maximize)
-    ref = oriented.min(axis=0) if reference is None else np.asarray(reference, dtype=float) * signs
+    if reference is None:
+        spread = np.ptp(oriented, axis=0)
+        ref = oriented.min(axis=0) - 0.1 * np.where(spread > 0, spread, 1.0)
+    else:
+        ref = np.asarray(reference, dtype=float) * signs
     front = oriented[pareto_mask(points, maximize)]
     front = front[(front > ref).all(axis=1)]
     front = front[np.argsort(-front[:, 0])]  # first objective falling, so the second rises
@@ -479,7 +495,9 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
 
     Args:
         points: an ``(n, 2)`` array, a DataFrame (the two ``columns``, default
-            its first two numeric ones) or a list of DEAP individuals.
+            its first two numeric ones), a list of DEAP individuals, or the
+            result of :func:`evolab.search.nsga2_search` (its successful
+            trials, directions, objective names and reference point).
         maximize: ``True``, ``False`` or one bool per objective.
         reference: the hypervolume's reference point (see :func:`hypervolume`).
         labels: the axis labels (default the DataFrame's column names when given one).
@@ -496,6 +514,14 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
 
     Introduced in 07_multi_objective.ipynb.
     """
+    info = getattr(points, "info", None)  # an NSGA-II search result says which objectives go which way
+    directions = info.get("directions") if isinstance(info, dict) else None
+    if directions and isinstance(getattr(points, "trials", None), pd.DataFrame):
+        columns = list(directions)[:2]
+        maximize = tuple(directions[c] == "maximize" for c in columns)
+        given = points.info.get("reference_point")
+        reference = reference if reference is not None or given is None else given[:2]
+        points = points.trials[points.trials["status"] == "ok"] if "status" in points.trials else points.trials
     if isinstance(points, pd.DataFrame) and labels == ("objective 1", "objective 2"):
         labels = tuple(columns) if columns is not None else tuple(points.select_dtypes("number").columns[:2])
     values = _objectives(points, columns)

@@ -142,3 +142,12 @@ def test_bad_inputs_raise_clear_errors(digits):
         PopulationEvaluator(model, x, y, metric="f1")
     with pytest.raises(ValueError, match="metric must be"):
         keras_fitness(model, x, y, metric="f1")
+
+
+def test_accuracy_breaks_ties_like_argmax():
+    """Equal outputs (all weights zero) must count as predicting class 0, exactly as argmax does."""
+    data = evolab.data.load_digits()
+    model = evolab.models.mlp(data.input_shape)
+    zeros = np.zeros((2, evolab.count_parameters(model)), np.float32)
+    scores = PopulationEvaluator(model, *data.validation)(zeros)
+    np.testing.assert_allclose(scores, np.mean(data.validation[1] == 0), rtol=1e-6)

@@ -88,6 +88,8 @@ def test_convergence_accepts_neuroevolution_histories_and_result_objects():
     assert ax_evals.get_ylabel() == "best-so-far fitness_max"
     fig = plot.convergence(history, metric="val_accuracy", x="evaluations")
     assert fig.axes[0].get_xlabel() == "generations"
+    result = types.SimpleNamespace(history=history, config={"population_size": 8})
+    np.testing.assert_allclose(plot.convergence(result).axes[0].get_lines()[0].get_xdata(), [8, 16, 24, 32])
 
 
 def test_convergence_rejects_bad_input():
@@ -216,7 +218,8 @@ def test_weight_histograms_per_variable_for_model_and_vector():
 
     from evolab import weights
 
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"), keras.layers.Dense(2, name="out")])
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="hidden"),
+                              keras.layers.Dense(2, name="out")])
     fig = _render(plot.weight_histograms(model))
     axes = _visible_axes(fig)
     assert len(axes) == 4  # two kernels and two biases
@@ -303,3 +306,65 @@ def test_history_panels_follow_the_groups():
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [0.3, 0.3, 0.8])  # best-so-far added
     with pytest.raises(ValueError, match="Expected some of the columns"):
         plot.history(pd.DataFrame({"x": [1]}))
+
+
+# ----------------------------------------------------------------- with evolab's own search results
+
+
+def _quadratic(params):
+    return -((params["x"] - 0.3) ** 2) - (params["y"] - 2) ** 2
+
+
+def test_pictures_of_real_search_results():
+    search = pytest.importorskip("evolab.search")
+    space = {"x": search.Real(0.0, 1.0), "y": search.Integer(0, 5), "kind": search.Categorical(["a", "b"])}
+    objective = lambda p: _quadratic(p) + (0.1 if p["kind"] == "a" else 0.0)  # noqa: E731
+    runs = [search.random_search(objective, space, n_trials=15, seed=s) for s in range(3)]
+    fig = _render(plot.convergence({"random": runs}))
+    ax_evals, ax_seconds = fig.axes
+    median = ax_evals.get_lines()[0].get_ydata()
+    assert median[-1] == pytest.approx(np.median([r.best_score for r in runs]))
+    assert ax_seconds.get_xlabel() == "seconds"  # read from the trials' elapsed column
+    ax = plot.search_space(runs[0]).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "y")  # the result's param_names, not bookkeeping columns
+    lines = [c for c in plot.parallel_coordinates(runs[0]).axes[0].collections if isinstance(c, LineCollection)]
+    assert len(lines[0].get_segments()) == 15
+
+
+def test_pareto_front_of_an_nsga2_result_agrees_with_its_hypervolume():
+    search = pytest.importorskip("evolab.search")
+    space = {"x": search.Real(0.0, 1.0)}
+    result = search.nsga2_search(lambda p: {"accuracy": p["x"], "cost": p["x"] ** 2 + 0.1},
+                                 space, n_trials=24, population_size=8, seed=0,
+                                 directions={"accuracy": "maximize", "cost": "minimize"})
+    fig = _render(plot.pareto_front(result))
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("accuracy", "cost")
+    assert f"hypervolume = {result.hypervolume:.4g}" in ax.get_title()
+    front = [c for c in ax.collections if isinstance(c, PathCollection)][1]
+    assert len(front.get_offsets()) == len(result.pareto_front)
+
+
+def test_hypervolume_matches_deap_on_random_fronts():
+    from deap.benchmarks.tools import hypervolume as deap_hypervolume
+
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        points = rng.random((25, 2))
+        front = [types.SimpleNamespace(fitness=types.SimpleNamespace(wvalues=tuple(p))) for p in points]
+        # DEAP minimizes -wvalues against a reference in that frame
+        expected = deap_hypervolume(front, ref=np.array([0.0, 0.0]))
+        assert plot.hypervolume(points, reference=(0, 0)) == pytest.approx(expected)
+
+
+def test_convergence_median_over_seeds_never_falls_in_seconds():
+    """Runs that start and end at different times: the median best-so-far must still be non-decreasing."""
+    fast = pd.DataFrame({"score": [0.97, 0.98], "duration": [0.1, 0.1]})
+    slow = pd.DataFrame({"score": [0.2, 0.5, 0.99], "duration": [0.5, 0.5, 0.5]})
+    medium = pd.DataFrame({"score": [0.4, 0.6], "duration": [0.3, 0.3]})
+    fig = plot.convergence({"random": [fast, slow, medium]}, x="seconds")
+    median_line = fig.axes[0].lines[0]
+    values = np.asarray(median_line.get_ydata(), dtype=float)
+    finite = values[np.isfinite(values)]
+    assert finite.size > 0 and np.all(np.diff(finite) >= 0)
+    assert finite[-1] == pytest.approx(0.98)  # the median of the three runs' final best (0.98, 0.99, 0.6)

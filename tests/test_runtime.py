@@ -59,3 +59,18 @@ def test_environment_report_is_one_line_with_versions(monkeypatch):
     assert keras.backend.backend() in report
     assert "quick mode on" in report
     assert evolab.__version__ in report
+
+
+def test_import_is_lazy_and_every_exported_name_resolves():
+    import subprocess
+    import sys
+
+    code = ("import sys, evolab; assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules; "
+            "import evolab.parallel; assert 'tensorflow' not in sys.modules, 'parallel pulled in TensorFlow'; "
+            "print('lazy ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "lazy ok" in done.stdout, done.stderr[-2000:]
+    for name in evolab.__all__:
+        assert getattr(evolab, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        evolab.nonsense  # noqa: B018

@@ -1,0 +1,274 @@
+"""Run many evaluations at once: serially, on local processes, or on a Dask cluster.
+
+Each backend is a *map*: ``backend(function, items)`` returns
+``[function(item) for item in items]``, so it plugs into DEAP as
+``toolbox.register("map", backend)`` and into every :mod:`evolab.search`
+method as ``map=backend`` (or ``n_workers=4`` for local processes).
+
+Why not ``multiprocessing.Pool``? From a notebook, functions and lambdas
+defined in ``__main__`` cannot be pickled by reference, and forking a
+process that already runs TensorFlow threads can hang. So the process
+backend *spawns* fresh workers and ships every function, argument and
+result with ``cloudpickle``, which copies such objects by value; the Dask
+backend sends the same cloudpickled bytes. DEAP's ``creator`` classes exist
+only in the process that created them (DEAP issue 92); since DEAP 1.4 they
+pickle as "re-create this class", so a worker rebuilds them on arrival.
+(evolab's own searches send workers only params dicts, never individuals.)
+
+Introduced in 05_genetic_algorithms.ipynb.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+
+import cloudpickle
+
+__all__ = ["SerialMap", "ProcessMap", "DaskMap", "resolve_map", "current_worker"]
+
+
+def _call_pickled(blob: bytes) -> bytes:
+    """Runs in a worker: unpickle ``(function, item)``, call, pickle the result."""
+    function, item = cloudpickle.loads(blob)
+    return cloudpickle.dumps(function(item))
+
+
+def current_worker() -> str:
+    """A name for the process running this code: a Dask worker's address, or ``pid-<n>``."""
+    import sys
+
+    if "distributed" in sys.modules:
+        try:
+            from distributed import get_worker
+
+            return get_worker().address
+        except ValueError:  # not inside a Dask worker
+            pass
+    return f"pid-{os.getpid()}"
+
+
+class SerialMap:
+    """Evaluates one item after another in this process (the default).
+
+    Example:
+        >>> evolab.parallel.SerialMap()(abs, [-1, 2])
+        [1, 2]
+    """
+
+    n_workers = 1
+
+    def __call__(self, function, *iterables):
+        return [function(*args) for args in zip(*iterables)]
+
+    def map(self, function, items, return_exceptions=False):
+        """Like ``__call__`` with one iterable; with ``return_exceptions`` an item that raises gives its exception."""
+        results = []
+        for item in items:
+            try:
+                results.append(function(item))
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                results.append(exc)
+        return results
+
+    def close(self):
+        """Nothing to release (present so every backend has the same interface)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __repr__(self):
+        return "SerialMap()"
+
+
+class _Star:
+    """Turns ``f(a, b)`` into ``g((a, b))`` so several iterables travel as one item."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, args):
+        return self.function(*args)
+
+
+class _PickledMap(SerialMap):
+    """Shared code: send cloudpickled ``(function, item)`` blobs, get cloudpickled results back."""
+
+    def __call__(self, function, *iterables):
+        if len(iterables) == 1:
+            return self.map(function, iterables[0])
+        return self.map(_Star(function), list(zip(*iterables)))
+
+    def map(self, function, items, return_exceptions=False):
+        blobs = [cloudpickle.dumps((function, item)) for item in items]
+        if not blobs:
+            return []
+        results = []
+        for outcome in self._run(blobs):
+            if isinstance(outcome, BaseException):
+                if not return_exceptions or not isinstance(outcome, Exception):
+                    raise outcome
+                results.append(outcome)
+            else:
+                results.append(cloudpickle.loads(outcome))
+        return results
+
+
+class ProcessMap(_PickledMap):
+    """Evaluates items on ``n_workers`` local processes (spawned, so safe with TensorFlow and Jupyter).
+
+    The workers start on the first call (about a second each, more when the
+    function imports Keras) and are reused until :meth:`close`. Use it as a
+    context manager, or call ``close()`` when done.
+
+    Args:
+        n_workers: the number of processes (default: the number of CPU cores).
+
+    Example:
+        >>> with evolab.parallel.ProcessMap(2) as pmap:
+        ...     toolbox.register("map", pmap)
+        ...     squares = pmap(lambda x: x * x, range(4))
+
+    Introduced in 05_genetic_algorithms.ipynb.
+    """
+
+    def __init__(self, n_workers=None):
+        n_workers = (os.cpu_count() or 1) if n_workers is None else n_workers
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
+        self.n_workers = n_workers
+        self._executor = None
+
+    def _pool(self):
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = concurrent.futures.ProcessPoolExecutor(self.n_workers, mp_context=context)
+        return self._executor
+
+    def _run(self, blobs):
+        futures = [self._pool().submit(_call_pickled, blob) for blob in blobs]
+        try:
+            concurrent.futures.wait(futures)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        outcomes = [future.exception() or future.result() for future in futures]
+        if any(isinstance(o, concurrent.futures.process.BrokenProcessPool) for o in outcomes):
+            self.close()  # a worker died: start a fresh pool on the next call
+        return outcomes
+
+    def close(self):
+        """Shuts the worker processes down."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __repr__(self):
+        return f"ProcessMap(n_workers={self.n_workers})"
+
+
+class DaskMap(_PickledMap):
+    """Evaluates items on a Dask cluster: an existing ``Client``, a scheduler address, or a new ``LocalCluster``.
+
+    When a worker dies mid-task, Dask reschedules its tasks on the others, so
+    a search loses no trial; a task that keeps killing workers comes back as a
+    failed trial (``KilledWorker``). A cluster this object started is shut
+    down by :meth:`close`; a client you passed in is left running.
+
+    Args:
+        client: a ``dask.distributed.Client`` to use.
+        address: a scheduler address such as ``"tcp://10.0.0.5:8786"`` (ignored with ``client``).
+        n_workers: workers of the ``LocalCluster`` started when neither is given (default 2).
+        threads_per_worker: threads per local worker (default 1: Keras trains best alone).
+
+    Example:
+        >>> with evolab.parallel.DaskMap(n_workers=2) as dmap:
+        ...     result = evolab.search.random_search(objective, space, n_trials=20, map=dmap)
+        ...     print(dmap.dashboard_link)
+
+    Introduced in 05_genetic_algorithms.ipynb.
+    """
+
+    def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1):
+        from dask.distributed import Client, LocalCluster
+
+        self._cluster = None
+        if client is not None:
+            self.client, self._owns_client = client, False
+        elif address is not None:
+            self.client, self._owns_client = Client(address), True
+        else:
+            if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+                raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
+            self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                                         processes=True, dashboard_address=":0")
+            self.client, self._owns_client = Client(self._cluster), True
+
+    @property
+    def n_workers(self) -> int:
+        """The number of worker threads the cluster has now (at least 1)."""
+        info = self.client.scheduler_info()
+        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+    @property
+    def dashboard_link(self):
+        return self.client.dashboard_link
+
+    def _run(self, blobs):
+        from dask.distributed import wait
+
+        futures = self.client.map(_call_pickled, blobs, pure=False)
+        try:
+            wait(futures)
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        return [future.exception() if future.status == "error" else future.result() for future in futures]
+
+    def close(self):
+        """Closes the client and the cluster this object started."""
+        if self._owns_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def __repr__(self):
+        return f"DaskMap({self.client!r})"
+
+
+def resolve_map(map=None, n_workers=None):
+    """The backend a search uses, and whether the search must close it.
+
+    Args:
+        map: a backend from this module, a ``dask.distributed.Client``, or any
+            ``map``-like callable (called as ``map(function, items)``).
+        n_workers: with no ``map``: ``None`` or 1 runs serially, ``k > 1``
+            starts a :class:`ProcessMap` of ``k`` processes.
+
+    Returns:
+        ``(backend, owned)``.
+
+    Raises:
+        ValueError: when both are given, or ``n_workers`` is not a positive int.
+    """
+    if map is not None and n_workers not in (None, 1):
+        raise ValueError(f"give map= or n_workers=, not both; received map={map!r}, n_workers={n_workers!r}")
+    if map is not None:
+        if type(map).__name__ == "Client" and hasattr(map, "scheduler_info"):
+            return DaskMap(client=map), False
+        if not callable(map):
+            raise ValueError(f"map must be callable like the built-in map; received {map!r}")
+        return map, False
+    if n_workers is None or n_workers == 1:
+        return SerialMap(), True
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
+    return ProcessMap(n_workers), True

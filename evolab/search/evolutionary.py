@@ -1,0 +1,418 @@
+"""Evolutionary search over the unit cube: a DEAP genetic algorithm, PSO, differential evolution and CMA-ES.
+
+Every method here is an *optimizer* with ``ask()`` (the genomes to evaluate
+next) and ``tell(scores)``, driven by one loop, :func:`evolve`, which
+decodes genomes into params, runs them through the shared
+:class:`~evolab.search.engine.Search` (budgets, callbacks, workers) and
+saves a checkpoint after every generation. A genome is a point of
+``[0, 1]^d`` (or a bit string for the binary GA); the space decodes it.
+
+DEAP draws its random numbers from Python's ``random`` and NumPy's global
+generator, so ``seed=`` seeds both, and a checkpoint stores both: a resumed
+search makes the same trials as one that was never interrupted.
+
+Introduced in 05_genetic_algorithms.ipynb and 06_swarms_and_strategies.ipynb.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+from pathlib import Path
+
+import numpy as np
+from deap import base
+
+from .engine import Search
+from .space import as_space
+
+__all__ = ["genetic_search", "pso_search", "de_search", "cmaes_search", "evolve"]
+
+
+# Module-level DEAP classes (not deap.creator): they pickle by reference, to workers and into checkpoints.
+class _MaxFitness(base.Fitness):
+    weights = (1.0,)
+
+
+class _Individual(list):
+    """A list of genes with a DEAP fitness, as ``creator.create("Individual", list, fitness=...)`` would make."""
+
+    def __init__(self, genes=()):
+        super().__init__(genes)
+        self.fitness = _MaxFitness()
+
+
+def _fitness(score):
+    """A score as a DEAP fitness value: failed trials (NaN) rank below everything."""
+    return (-np.inf,) if np.isnan(score) else (float(score),)
+
+
+# --- the shared generation loop ------------------------------------------------------
+def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False):
+    """Runs ``optimizer`` (ask/tell) until the search's budget ends; returns ``search`` (call ``.result()``).
+
+    Args:
+        search: the :class:`~evolab.search.engine.Search` that runs and records trials.
+        optimizer: an object with ``ask() -> list of genomes``, ``tell(scores)`` and ``decode(genome) -> params``.
+        seed: seeds Python's ``random`` and NumPy's global generator (DEAP uses both).
+        checkpoint: a file path; the state is saved there after every generation.
+        resume: when True and ``checkpoint`` exists, continue from it.
+    """
+    fingerprint = (search.method, repr(search.space) if search.space is not None else search.param_names)
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        with open(checkpoint, "rb") as handle:
+            state = pickle.load(handle)
+        if state["fingerprint"] != fingerprint:
+            raise ValueError(f"checkpoint {str(checkpoint)!r} belongs to another search: expected "
+                             f"{fingerprint!r}; received {state['fingerprint']!r}")
+        optimizer = state["optimizer"]
+        search.restore(state["records"])
+        random.setstate(state["random_state"])
+        np.random.set_state(state["numpy_state"])
+    elif seed is not None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+    with search:
+        while True:
+            genomes = optimizer.ask()
+            scores = search.evaluate([optimizer.decode(g) for g in genomes])
+            optimizer.tell(scores)
+            if checkpoint is not None:
+                _save_checkpoint(checkpoint, {"fingerprint": fingerprint, "optimizer": optimizer,
+                                              "records": search.records, "random_state": random.getstate(),
+                                              "numpy_state": np.random.get_state()})
+    return search
+
+
+def _save_checkpoint(path, state):
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        pickle.dump(state, handle)
+    os.replace(temporary, path)  # atomic: an interruption never leaves half a checkpoint
+
+
+def _check_size(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; received {value!r}")
+
+
+def _check_rate(name, value):
+    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1]; received {value!r}")
+
+
+# --- genetic algorithm ----------------------------------------------------------------
+class GeneticAlgorithm:
+    """DEAP's simple GA (tournament selection, ``varAnd``, one elite), as ask/tell.
+
+    Real genomes use simulated binary crossover and polynomial mutation
+    (bounded to the unit cube); binary genomes use two-point crossover and
+    bit flips. Only changed individuals are evaluated again.
+    """
+
+    def __init__(self, space, population_size, encoding, crossover_rate, mutation_rate, tournament_size):
+        self.space, self.encoding = space, encoding
+        self.length = len(space) if encoding == "real" else space.num_bits()
+        self.population_size, self.tournament_size = population_size, tournament_size
+        self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
+        self.population, self._offspring = None, None
+
+    def decode(self, genome):
+        return self.space.decode(genome) if self.encoding == "real" else self.space.decode_bits(genome)
+
+    def _toolbox(self):
+        from deap import base, tools
+
+        toolbox = base.Toolbox()
+        if self.encoding == "real":
+            toolbox.register("mate", tools.cxSimulatedBinaryBounded, eta=15.0, low=0.0, up=1.0)
+            toolbox.register("mutate", tools.mutPolynomialBounded, eta=20.0, low=0.0, up=1.0,
+                             indpb=1.0 / self.length)
+        else:
+            toolbox.register("mate", tools.cxTwoPoint if self.length >= 3 else tools.cxUniform,
+                             **({} if self.length >= 3 else {"indpb": 0.5}))
+            toolbox.register("mutate", tools.mutFlipBit, indpb=1.0 / self.length)
+        return toolbox
+
+    def ask(self):
+        from deap import algorithms, tools
+
+        individual = _Individual
+        if self.population is None:
+            make_gene = random.random if self.encoding == "real" else (lambda: random.randint(0, 1))
+            self._offspring = [individual(make_gene() for _ in range(self.length)) for _ in range(self.population_size)]
+        else:
+            toolbox = self._toolbox()
+            parents = tools.selTournament(self.population, self.population_size, tournsize=self.tournament_size)
+            self._offspring = algorithms.varAnd(parents, toolbox, cxpb=self.crossover_rate, mutpb=self.mutation_rate)
+            if all(ind.fitness.valid for ind in self._offspring):  # nothing changed: mutate one, so the run moves
+                lucky = random.choice(self._offspring)
+                toolbox.mutate(lucky)
+                del lucky.fitness.values
+        return [list(ind) for ind in self._offspring if not ind.fitness.valid]
+
+    def tell(self, scores):
+        pending = [ind for ind in self._offspring if not ind.fitness.valid]
+        for ind, score in zip(pending, scores):
+            ind.fitness.values = _fitness(score)
+        if self.population is not None:  # elitism: the best so far survives
+            elite = max(self.population, key=lambda ind: ind.fitness)
+            worst = min(range(len(self._offspring)), key=lambda i: self._offspring[i].fitness)
+            if elite.fitness > self._offspring[worst].fitness and elite not in self._offspring:
+                self._offspring[worst] = elite
+        self.population, self._offspring = self._offspring, None
+
+
+def genetic_search(objective, space, n_trials=None, *, population_size=20, encoding="real", crossover_rate=0.7,
+                   mutation_rate=0.3, tournament_size=3, timeout=None, seed=None, checkpoint=None, resume=False,
+                   callbacks=None, map=None, n_workers=None):
+    """A genetic algorithm (DEAP): tournament selection, crossover, mutation, one elite.
+
+    Args:
+        objective: ``objective(params) -> float`` (higher is better).
+        space: a :class:`SearchSpace` or a dict of dimensions.
+        n_trials: the number of evaluations (including resumed ones).
+        population_size: individuals per generation (default 20).
+        encoding: ``"real"`` (a point of the unit cube, default) or
+            ``"binary"`` (a bit string, as in the DEAP lesson).
+        crossover_rate: probability that a pair is crossed over (DEAP's ``cxpb``, default 0.7).
+        mutation_rate: probability that an individual is mutated (DEAP's ``mutpb``, default 0.3).
+        tournament_size: individuals per selection tournament (default 3).
+        timeout: optional seconds after which no new trial starts.
+        seed: seeds the run (same seed, same trials when run serially).
+        checkpoint: a file saved after every generation.
+        resume: continue from ``checkpoint`` when it exists.
+        callbacks: a list of :class:`evolab.callbacks.Callback`.
+        map: a backend from :mod:`evolab.parallel`; a generation is evaluated in one call.
+        n_workers: with no ``map``, run on this many local processes.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Example:
+        >>> result = evolab.search.genetic_search(objective, space, n_trials=100, encoding="binary", seed=0)
+
+    Introduced in 05_genetic_algorithms.ipynb.
+    """
+    space = as_space(space)
+    if encoding not in ("real", "binary"):
+        raise ValueError(f"encoding must be 'real' or 'binary'; received {encoding!r}")
+    _check_size("population_size", population_size, 2)
+    _check_size("tournament_size", tournament_size, 1)
+    _check_rate("crossover_rate", crossover_rate)
+    _check_rate("mutation_rate", mutation_rate)
+    optimizer = GeneticAlgorithm(space, population_size, encoding, crossover_rate, mutation_rate, tournament_size)
+    search = Search(objective, space, f"genetic-{encoding}" if encoding == "binary" else "genetic",
+                    n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map, n_workers=n_workers)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+
+
+# --- particle swarm ---------------------------------------------------------------------
+class ParticleSwarm:
+    """Global-best particle swarm optimization with inertia (Clerc's constriction constants).
+
+    Each particle is pulled towards its own best point and the swarm's best;
+    positions stay in the unit cube and speeds are capped at ``max_speed``.
+    DEAP ships PSO only as an example script, so this is plain NumPy.
+    """
+
+    def __init__(self, space, population_size, inertia=0.7298, cognitive=1.49618, social=1.49618, max_speed=0.2,
+                 seed=None):
+        self.space, self.population_size = space, population_size
+        self.inertia, self.cognitive, self.social, self.max_speed = inertia, cognitive, social, max_speed
+        self.rng = np.random.default_rng(seed)
+        self.positions = None
+
+    def decode(self, genome):
+        return self.space.decode(genome)
+
+    def ask(self):
+        n, d = self.population_size, len(self.space)
+        if self.positions is None:
+            self.positions = self.rng.uniform(size=(n, d))
+            self.speeds = self.rng.uniform(-self.max_speed, self.max_speed, size=(n, d))
+            self.best_positions, self.best_scores = self.positions.copy(), np.full(n, -np.inf)
+        else:
+            swarm_best = self.best_positions[np.argmax(self.best_scores)]
+            pull_own = self.cognitive * self.rng.uniform(size=(n, d)) * (self.best_positions - self.positions)
+            pull_swarm = self.social * self.rng.uniform(size=(n, d)) * (swarm_best - self.positions)
+            self.speeds = np.clip(self.inertia * self.speeds + pull_own + pull_swarm, -self.max_speed, self.max_speed)
+            self.positions = np.clip(self.positions + self.speeds, 0.0, 1.0)
+        return list(self.positions)
+
+    def tell(self, scores):
+        scores = np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf)
+        improved = scores > self.best_scores[: len(scores)]
+        index = np.flatnonzero(improved)
+        self.best_scores[index] = scores[index]
+        self.best_positions[index] = self.positions[index]
+
+
+def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0.7298, cognitive=1.49618,
+               social=1.49618, max_speed=0.2, timeout=None, seed=None, checkpoint=None, resume=False, callbacks=None,
+               map=None, n_workers=None):
+    """Particle swarm optimization over the unit cube of the space.
+
+    Args:
+        objective: ``objective(params) -> float`` (higher is better).
+        space: a :class:`SearchSpace` or a dict of dimensions.
+        n_trials: the number of evaluations (including resumed ones).
+        population_size: particles in the swarm (default 10).
+        inertia: how much of its speed a particle keeps (default 0.7298).
+        cognitive: pull towards the particle's own best (default 1.49618).
+        social: pull towards the swarm's best (default 1.49618).
+        max_speed: the largest step per coordinate, in unit-cube units (default 0.2).
+        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Example:
+        >>> result = evolab.search.pso_search(objective, space, n_trials=100, seed=0)
+
+    Introduced in 06_swarms_and_strategies.ipynb.
+    """
+    space = as_space(space)
+    _check_size("population_size", population_size, 2)
+    optimizer = ParticleSwarm(space, population_size, inertia, cognitive, social, max_speed, seed=seed)
+    search = Search(objective, space, "pso", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
+                    n_workers=n_workers)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+
+
+# --- differential evolution ----------------------------------------------------------------
+class DifferentialEvolution:
+    """DE/rand/1/bin: each target is challenged by ``a + F (b - c)`` crossed with it; the better one stays.
+
+    DEAP ships DE only as an example script, so this is plain NumPy. A trial
+    coordinate that leaves the cube is put halfway between its parent and
+    the bound it crossed.
+    """
+
+    def __init__(self, space, population_size, differential_weight=0.8, crossover_rate=0.9, seed=None):
+        self.space, self.population_size = space, population_size
+        self.differential_weight, self.crossover_rate = differential_weight, crossover_rate
+        self.rng = np.random.default_rng(seed)
+        self.population, self.scores, self._candidates = None, None, None
+
+    def decode(self, genome):
+        return self.space.decode(genome)
+
+    def ask(self):
+        n, d = self.population_size, len(self.space)
+        if self.population is None:
+            self._candidates = self.rng.uniform(size=(n, d))
+            return list(self._candidates)
+        candidates = np.empty((n, d))
+        for i in range(n):
+            a, b, c = self.population[self.rng.choice([j for j in range(n) if j != i], 3, replace=False)]
+            mutant = a + self.differential_weight * (b - c)
+            cross = self.rng.uniform(size=d) < self.crossover_rate
+            cross[self.rng.integers(d)] = True  # at least one coordinate comes from the mutant
+            trial = np.where(cross, mutant, self.population[i])
+            trial = np.where(trial < 0, self.population[i] / 2, trial)
+            trial = np.where(trial > 1, (self.population[i] + 1) / 2, trial)
+            candidates[i] = trial
+        self._candidates = candidates
+        return list(candidates)
+
+    def tell(self, scores):
+        scores = np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf)
+        if self.population is None:
+            self.population, self.scores = self._candidates, scores
+            return
+        better = scores >= self.scores[: len(scores)]
+        index = np.flatnonzero(better)
+        self.population[index], self.scores[index] = self._candidates[index], scores[index]
+
+
+def de_search(objective, space, n_trials=None, *, population_size=10, differential_weight=0.8, crossover_rate=0.9,
+              timeout=None, seed=None, checkpoint=None, resume=False, callbacks=None, map=None, n_workers=None):
+    """Differential evolution (DE/rand/1/bin) over the unit cube of the space.
+
+    Args:
+        objective: ``objective(params) -> float`` (higher is better).
+        space: a :class:`SearchSpace` or a dict of dimensions.
+        n_trials: the number of evaluations (including resumed ones).
+        population_size: vectors in the population (default 10, at least 4).
+        differential_weight: ``F``, the scale of the difference vector (default 0.8).
+        crossover_rate: ``CR``, probability a coordinate comes from the mutant (default 0.9).
+        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Example:
+        >>> result = evolab.search.de_search(objective, space, n_trials=100, seed=0)
+
+    Introduced in 06_swarms_and_strategies.ipynb.
+    """
+    space = as_space(space)
+    _check_size("population_size", population_size, 4)
+    _check_rate("crossover_rate", crossover_rate)
+    optimizer = DifferentialEvolution(space, population_size, differential_weight, crossover_rate, seed=seed)
+    search = Search(objective, space, "de", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
+                    n_workers=n_workers)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+
+
+# --- CMA-ES -----------------------------------------------------------------------------------
+class CMAES:
+    """DEAP's CMA-ES (``deap.cma.Strategy``) as ask/tell; samples are clipped into the unit cube."""
+
+    def __init__(self, space, population_size=None, sigma=0.3):
+        from deap import cma
+
+        options = {} if population_size is None else {"lambda_": population_size}
+        self.space = space
+        self.strategy = cma.Strategy(centroid=[0.5] * len(space), sigma=sigma, **options)
+        self._population = None
+
+    def decode(self, genome):
+        return self.space.decode(genome)
+
+    def ask(self):
+        self._population = self.strategy.generate(_Individual)
+        for ind in self._population:
+            ind[:] = np.clip(ind, 0.0, 1.0)
+        return [list(ind) for ind in self._population]
+
+    def tell(self, scores):
+        for ind, score in zip(self._population, scores):
+            ind.fitness.values = _fitness(score)
+        self.strategy.update(self._population)
+
+
+def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma=0.3, timeout=None, seed=None,
+                 checkpoint=None, resume=False, callbacks=None, map=None, n_workers=None):
+    """CMA-ES (DEAP's ``cma.Strategy``): a Gaussian that learns where and how to sample.
+
+    Args:
+        objective: ``objective(params) -> float`` (higher is better).
+        space: a :class:`SearchSpace` or a dict of dimensions.
+        n_trials: the number of evaluations (including resumed ones).
+        population_size: samples per generation (default ``4 + 3 ln d``, DEAP's choice).
+        sigma: the initial step size in unit-cube units (default 0.3).
+        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Example:
+        >>> result = evolab.search.cmaes_search(objective, space, n_trials=100, seed=0)
+
+    Introduced in 06_swarms_and_strategies.ipynb.
+    """
+    space = as_space(space)
+    if population_size is not None:
+        _check_size("population_size", population_size, 2)
+    if not isinstance(sigma, (int, float)) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive number; received {sigma!r}")
+    search = Search(objective, space, "cmaes", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
+                    n_workers=n_workers)
+    if seed is not None:  # deap.cma.Strategy draws nothing at creation, but seed before it for clarity
+        np.random.seed(seed % 2**32)
+    optimizer = CMAES(space, population_size, sigma)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()

@@ -1,0 +1,95 @@
+"""Parallel backends: serial, spawned processes, Dask (with a worker killed mid-search)."""
+
+import os
+
+import pytest
+from deap import base, creator, tools
+
+from evolab import parallel, search
+from evolab.search import Real
+
+SPACE = {"x": Real(-1.0, 1.0), "y": Real(-1.0, 1.0)}
+
+
+def test_serial_map_is_a_deap_map():
+    toolbox = base.Toolbox()
+    toolbox.register("map", parallel.SerialMap())
+    assert toolbox.map(lambda a, b: a + b, [1, 2], [10, 20]) == [11, 22]
+    assert parallel.SerialMap().map(lambda v: 1 / v, [1, 0], return_exceptions=True)[1].__class__ is ZeroDivisionError
+
+
+def test_resolve_map_checks_its_arguments():
+    backend, owned = parallel.resolve_map()
+    assert isinstance(backend, parallel.SerialMap) and owned
+    with pytest.raises(ValueError, match="not both"):
+        parallel.resolve_map(map=parallel.SerialMap(), n_workers=2)
+    with pytest.raises(ValueError, match="positive int; received 0"):
+        parallel.resolve_map(n_workers=0)
+
+
+@pytest.fixture(scope="module")
+def process_map():
+    with parallel.ProcessMap(2) as backend:
+        yield backend
+
+
+def test_process_map_runs_lambdas_and_deap_creator_classes(process_map):
+    # DEAP issue 92: creator classes made here do not exist in a fresh (spawned) worker.
+    creator.create("FitnessParallelTest", base.Fitness, weights=(1.0,))
+    creator.create("IndividualParallelTest", list, fitness=creator.FitnessParallelTest)
+    toolbox = base.Toolbox()
+    toolbox.register("individual", tools.initRepeat, creator.IndividualParallelTest, lambda: 1.5, 3)
+    toolbox.register("map", process_map)
+    population = [toolbox.individual() for _ in range(4)]
+    offset = 10  # a closure over a local variable, as in a notebook cell
+    assert toolbox.map(lambda ind: (sum(ind) + offset,), population) == [(14.5,)] * 4
+    echoed = toolbox.map(lambda ind: ind, population)
+    assert type(echoed[0]).__name__ == "IndividualParallelTest" and echoed[0] == [1.5, 1.5, 1.5]
+    assert echoed[0].fitness.weights == (1.0,)
+    pids = process_map(lambda _: os.getpid(), range(8))
+    assert os.getpid() not in pids
+
+
+def test_search_on_processes_gives_the_serial_trials(process_map):
+    objective = lambda params: -(params["x"] ** 2 + params["y"] ** 2)  # noqa: E731 - a lambda on purpose
+    serial = search.random_search(objective, SPACE, n_trials=12, seed=5)
+    parallel_result = search.random_search(objective, SPACE, n_trials=12, seed=5, map=process_map)
+    assert parallel_result.trials[["x", "y", "score"]].equals(serial.trials[["x", "y", "score"]])
+    assert parallel_result.trials["worker"].str.startswith("pid-").all()
+    assert set(serial.trials["worker"]) == {"main"}
+    bayesian = search.bayesian_search(objective, SPACE, n_trials=12, seed=0, map=process_map)
+    assert len(bayesian.trials) == 12 and (bayesian.trials["status"] == "ok").all()
+    assert bayesian.trials["worker"].nunique() >= 1 and bayesian.trials["worker"].str.startswith("pid-").all()
+    genetic = search.genetic_search(objective, SPACE, n_trials=20, population_size=8, seed=1, map=process_map)
+    assert genetic.trials[["x", "y"]].equals(
+        search.genetic_search(objective, SPACE, n_trials=20, population_size=8, seed=1).trials[["x", "y"]])
+
+
+def _kill_once(marker):
+    def objective(params):
+        import time
+
+        time.sleep(0.15)
+        if params["x"] > 0.0 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), 9)  # this Dask worker dies mid-trial
+        return params["x"]
+
+    return objective
+
+
+def test_dask_search_survives_a_killed_worker(tmp_path):
+    pytest.importorskip("dask.distributed")
+    marker = str(tmp_path / "killed")
+    with parallel.DaskMap(n_workers=2) as backend:
+        assert backend.n_workers == 2
+        assert backend(lambda v: v * 2, [1, 2, 3]) == [2, 4, 6]
+        result = search.random_search(_kill_once(marker), SPACE, n_trials=12, seed=0, map=backend)
+    assert os.path.exists(marker), "no worker was killed: the test did not test anything"
+    trials = result.trials
+    assert trials["number"].tolist() == list(range(12))
+    assert trials["status"].isin(["ok", "failed"]).all()
+    failed = trials[trials["status"] == "failed"]
+    assert failed["error"].str.contains("KilledWorker").all()  # only a task that kept killing workers may fail
+    assert (trials["status"] == "ok").sum() >= 11
+    assert trials["worker"].str.startswith("tcp://").sum() >= 11
