@@ -46,6 +46,12 @@ test-backends: $(BACKENDS_VENV)/.installed
 			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py -k "not sigkill" || exit 1; \
 	done
 
+# A real browser: JupyterLab on loopback and headless Chromium (Debian's `chromium`, never a downloaded build) run
+# lesson 10 and press its control panel's Run and Stop. Skips, saying why, without Chromium or Playwright.
+browser-test: $(STAMP)
+	$(BIN)/python -m pip install --quiet "playwright>=1.40,<2" || echo "Playwright could not be installed: the browser test will skip"
+	$(DATA_ENV) EVOLAB_BROWSER_TEST=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/browser
+
 lab: $(STAMP)
 	$(DATA_ENV) $(BIN)/jupyter lab notebooks/
 
