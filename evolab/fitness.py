@@ -167,6 +167,7 @@ class PopulationEvaluator:
         if isinstance(population_chunk, bool) or int(population_chunk) < 1:
             raise ValueError(f"population_chunk must be a positive integer; received {population_chunk!r}")
         self.population_chunk = int(population_chunk)
+        self._chunk_in_use = None
         self._vectorized = True  # one batched pass; falls back to a loop where the backend cannot vectorize a layer
         self._score_chunk = _compile(self._score_chunk_eager)
         self.num_evaluations = 0
@@ -237,9 +238,12 @@ class PopulationEvaluator:
         population = self._population_array(population)
         x, y = self.draw_batch()
         num_samples = int(x.shape[0])
-        size, chunk = population.shape[0], self.population_chunk
-        chunk = min(chunk, size) if size < chunk and self.num_evaluations == 0 else chunk
-        self.population_chunk = chunk  # keep one shape from the first call on: no retracing
+        size = population.shape[0]
+        # One traced shape, grown only when a larger population comes (at most up to population_chunk):
+        # a first call with one individual does not pin every later call to one individual per pass.
+        if self._chunk_in_use is None or (size > self._chunk_in_use and self._chunk_in_use < self.population_chunk):
+            self._chunk_in_use = min(self.population_chunk, size)
+        chunk = self._chunk_in_use
         padded = -size % chunk
         if padded:
             population = np.concatenate([population, np.repeat(population[-1:], padded, axis=0)])
@@ -260,7 +264,7 @@ class PopulationEvaluator:
     def evaluate_one(self, vector) -> float:
         """Scores a single parameter vector (a convenience over ``self(vector[None])``)."""
         vector = _as_vector(vector, self.layout.num_params)
-        return float(self(np.repeat(vector[None, :], self.population_chunk, axis=0))[0])
+        return float(self(vector[None, :])[0])
 
 
 def _model_score(model, x, y, metric, batch_size=2048):

@@ -151,3 +151,14 @@ def test_accuracy_breaks_ties_like_argmax():
     zeros = np.zeros((2, evolab.count_parameters(model)), np.float32)
     scores = PopulationEvaluator(model, *data.validation)(zeros)
     np.testing.assert_allclose(scores, np.mean(data.validation[1] == 0), rtol=1e-6)
+
+
+def test_a_first_small_call_does_not_pin_later_calls_to_small_chunks(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    evaluator = PopulationEvaluator(model, *digits.validation, population_chunk=8)
+    population = perturbed_population(model, 8)
+    single = evaluator.evaluate_one(population[0])
+    assert evaluator._chunk_in_use == 1
+    scores = evaluator(population)
+    assert evaluator._chunk_in_use == 8  # grew once to the configured chunk
+    assert single == pytest.approx(scores[0], abs=1e-6)

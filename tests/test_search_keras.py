@@ -108,3 +108,29 @@ def test_architecture_search_with_keras_training(digits, tmp_path):
     for suffix in (".json", ".csv"):  # the layers column (lists of dicts) survives both formats
         loaded = search.SearchResult.load(result.save(tmp_path / f"arch{suffix}"))
         assert loaded.best_params == result.best_params
+
+
+def test_keras_objective_leaves_the_search_random_streams_alone():
+    """Seeding each trial must not rewind Python's or NumPy's global generators (GA/CMA-ES draw from them)."""
+    import random
+
+    import numpy as np
+
+    from evolab.data import load_digits
+    from evolab.search import keras_objective
+
+    data = load_digits()
+    objective = keras_objective(lambda params: evolab_mlp(data), data, epochs=1, seed=0)
+    random.seed(5)
+    np.random.seed(5)
+    objective({"learning_rate": 1e-3})
+    after_first = (random.random(), np.random.rand())
+    objective({"learning_rate": 1e-3})
+    after_second = (random.random(), np.random.rand())
+    assert after_first != after_second  # the streams moved on instead of being reset to the same point
+
+
+def evolab_mlp(data):
+    import evolab
+
+    return evolab.models.mlp(data.input_shape, hidden_units=(8,))

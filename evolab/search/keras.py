@@ -6,8 +6,10 @@ Introduced in 04_bayesian_optimization.ipynb.
 from __future__ import annotations
 
 import math
+import random
 
 import keras
+import numpy as np
 
 from .engine import TrialPruned
 
@@ -48,8 +50,18 @@ class KerasObjective:
 
     def __call__(self, params, trial=None):
         keras.backend.clear_session()  # frees the previous trial's graphs: memory stays flat over many trials
-        if self.seed is not None:
-            keras.utils.set_random_seed(self.seed)
+        # Seeding resets Python's random and NumPy's global generator, which the search itself (DEAP) draws
+        # from: the trial runs seeded, then the search's streams continue from where they were.
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        try:
+            if self.seed is not None:
+                keras.utils.set_random_seed(self.seed)
+            return self._train(params, trial)
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+    def _train(self, params, trial):
         model = self.build_model(params)
         if not getattr(model, "compiled", False):
             model.compile(optimizer=keras.optimizers.Adam(float(params.get("learning_rate", 1e-3))),
