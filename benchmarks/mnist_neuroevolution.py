@@ -25,8 +25,9 @@ from evolab.callbacks import TimeLimit  # noqa: E402
 
 # Tuned settings per (strategy, network); anything here can be overridden with --options JSON.
 PRESETS = {
-    ("pgpe", "mlp"): dict(population_size=256, batch_size=256, center_learning_rate=0.03, init_sigma=0.05),
-    ("openai_es", "mlp"): dict(population_size=256, batch_size=256, learning_rate=0.02, sigma=0.03),
+    ("pgpe", "mlp"): dict(population_size=256, batch_size=256, center_learning_rate=0.01, init_sigma=0.04),
+    ("openai_es", "mlp"): dict(population_size=128, batch_size=512, learning_rate=0.015, sigma=0.02,
+                               learning_rate_decay=0.999, learning_rate_limit=0.002),
     ("snes", "mlp"): dict(population_size=256, batch_size=256),
     ("ga", "mlp"): dict(population_size=256, batch_size=256, num_elites=4),
     ("pgpe", "cnn"): dict(population_size=256, batch_size=256, center_learning_rate=0.03, init_sigma=0.05),
