@@ -158,7 +158,7 @@ class PopulationEvaluator:
         per_example = self._activation_size()
         if data_chunk is None:
             data_chunk = samples_per_pass
-            if callable(metric) is False:  # built-in metrics are means, so the data can be split
+            if self._per_sample is not None:  # built-in metrics are means, so the data can be split
                 data_chunk = max(1, min(samples_per_pass, int(memory_budget // (4 * per_example))))
         self.data_chunk = min(int(data_chunk), samples_per_pass)
         if population_chunk is None:

@@ -82,7 +82,10 @@ class ParameterLayout:
     @classmethod
     def from_model(cls, model) -> "ParameterLayout":
         """Reads the layout of ``model.trainable_variables`` (the model must be built)."""
-        variables = _trainable_variables(model)
+        return cls._from_variables(_trainable_variables(model))
+
+    @classmethod
+    def _from_variables(cls, variables) -> "ParameterLayout":
         shapes = tuple(tuple(int(d) for d in v.shape) for v in variables)
         sizes = tuple(math.prod(s) for s in shapes)
         offsets = tuple(int(o) for o in np.cumsum((0,) + sizes[:-1]))
@@ -198,6 +201,6 @@ def set_parameters(model, vector) -> None:
         >>> evolab.set_parameters(model, evolab.get_parameters(other_model))
     """
     variables = _trainable_variables(model)
-    layout = ParameterLayout.from_model(model)
+    layout = ParameterLayout._from_variables(variables)
     for variable, value, dtype in zip(variables, layout.unflatten(vector), layout.dtypes):
         variable.assign(value.astype(dtype, copy=False))
