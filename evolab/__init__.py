@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 # TensorFlow's C++ start-up chatter hides a lesson's real output; a user may still override this.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-_SUBMODULES = ("callbacks", "cli", "data", "deap_tools", "fitness", "live", "models", "neuro", "parallel", "plot",
+_SUBMODULES = ("callbacks", "cli", "data", "deap_tools", "fitness", "live", "models", "neuro", "parallel", "pareto", "plot",
                "runtime", "search", "strategies", "weights", "widgets")
 _SHORTCUTS = {
     "budget": "runtime", "environment_report": "runtime", "in_colab": "runtime", "quick_mode": "runtime",

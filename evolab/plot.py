@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.collections import LineCollection
 
+from .pareto import hypervolume, pareto_mask  # re-exported: lessons call evolab.plot.pareto_mask
+
 __all__ = [
     "convergence", "search_space", "parallel_coordinates", "pareto_front", "pareto_mask", "hypervolume",
     "diversity", "population_diversity", "weight_histograms", "misclassified", "confusion_matrix",
@@ -428,67 +430,6 @@ def _orient(points, maximize):
     return points * signs, signs
 
 
-def pareto_mask(points, maximize=True):
-    """Which points no other point dominates (is at least as good in both objectives and better in one).
-
-    Args:
-        points: an ``(n, 2)`` array of objective values.
-        maximize: ``True`` (both maximized, evolab's convention), ``False``,
-            or one bool per objective, e.g. ``(True, False)`` for
-            accuracy against parameter count.
-
-    Returns:
-        A boolean array of length n, True on the Pareto front.
-
-    Example:
-        >>> evolab.plot.pareto_mask([[1, 3], [2, 2], [1, 1]])
-        array([ True,  True, False])
-
-    Introduced in 07_multi_objective.ipynb.
-    """
-    oriented, _ = _orient(_objectives(points), maximize)
-    at_least = (oriented[None, :, :] >= oriented[:, None, :]).all(axis=2)   # [i, j]: j at least as good as i
-    better = (oriented[None, :, :] > oriented[:, None, :]).any(axis=2)
-    return ~(at_least & better).any(axis=1)
-
-
-def hypervolume(points, reference=None, maximize=True):
-    """The area dominated by the Pareto front and bounded by a reference point (bigger is better).
-
-    Args:
-        points: an ``(n, 2)`` array of objective values (dominated points are ignored).
-        reference: the reference point (default the worst value of each
-            objective among ``points``, moved 10% of its range further out,
-            as :func:`evolab.search.nsga2_search` does); points not better
-            than it add nothing.
-        maximize: as in :func:`pareto_mask`.
-
-    Returns:
-        The hypervolume as a float.
-
-    Example:
-        >>> evolab.plot.hypervolume([[3, 1], [1, 3]], reference=(0, 0))
-        5.0
-
-    Introduced in 07_multi_objective.ipynb.
-    """
-    points = _objectives(points)
-    oriented, signs = _orient(points, maximize)
-    if reference is None:
-        spread = np.ptp(oriented, axis=0)
-        ref = oriented.min(axis=0) - 0.1 * np.where(spread > 0, spread, 1.0)
-    else:
-        ref = np.asarray(reference, dtype=float) * signs
-    front = oriented[pareto_mask(points, maximize)]
-    front = front[(front > ref).all(axis=1)]
-    front = front[np.argsort(-front[:, 0])]  # first objective falling, so the second rises
-    area, previous = 0.0, ref[1]
-    for first, second in front:
-        area += (first - ref[0]) * (second - previous)
-        previous = second
-    return float(area)
-
-
 def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "objective 2"), columns=None,
                  figsize=(6, 4.5)):
     """All points, the Pareto front among them and its hypervolume in the title.
@@ -499,7 +440,7 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
             result of :func:`evolab.search.nsga2_search` (its successful
             trials, directions, objective names and reference point).
         maximize: ``True``, ``False`` or one bool per objective.
-        reference: the hypervolume's reference point (see :func:`hypervolume`).
+        reference: the hypervolume's reference point (see :func:`evolab.pareto.hypervolume`).
         labels: the axis labels (default the DataFrame's column names when given one).
         columns: the two DataFrame columns to use.
         figsize: the figure size in inches.
@@ -526,7 +467,7 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
         labels = tuple(columns) if columns is not None else tuple(points.select_dtypes("number").columns[:2])
     values = _objectives(points, columns)
     mask = pareto_mask(values, maximize)
-    volume = hypervolume(values, reference, maximize)
+    volume = hypervolume(values, reference, maximize)  # evolab.pareto, shared with nsga2_search
     front = values[mask][np.argsort(values[mask][:, 0])]
 
     fig, axes = _figure(figsize=figsize)

@@ -278,7 +278,8 @@ class ControlPanel(widgets.VBox):
 
 def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(5, 500, 5, 50),
                     mutation_rate=(0.0, 1.0, 0.01, 0.1), crossover_rate=(0.0, 1.0, 0.05, 0.5),
-                    strategy=STRATEGIES, seed=0, title="Neuroevolution", **more_controls):
+                    strategy=STRATEGIES, seed=0, title="Neuroevolution", live_plot=True, plot_groups=None,
+                    callbacks=None, **more_controls):
     """A control panel for a neuroevolution run (or any generational run).
 
     Each keyword is a control spec (see :func:`make_control`); ``None``
@@ -294,6 +295,8 @@ def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(
         strategy: default a dropdown of ``"ga"``, ``"openai_es"``, ``"pgpe"``, ``"snes"``.
         seed: default an integer box at 0.
         title: the heading (default ``"Neuroevolution"``).
+        live_plot, plot_groups, callbacks: as in :class:`ControlPanel`; e.g.
+            ``plot_groups={"validation accuracy": ["val_accuracy"]}`` draws one panel.
         **more_controls: more control specs by name.
 
     Returns:
@@ -309,11 +312,12 @@ def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(
     """
     controls = dict(population_size=population_size, num_generations=num_generations, mutation_rate=mutation_rate,
                     crossover_rate=crossover_rate, strategy=list(strategy) if strategy else strategy, seed=seed)
-    return ControlPanel(run_fn, {**controls, **more_controls}, title=title)
+    return ControlPanel(run_fn, {**controls, **more_controls}, title=title, live_plot=live_plot,
+                        plot_groups=plot_groups, callbacks=callbacks)
 
 
 def search_panel(run_fn, method=SEARCH_METHODS, n_trials=(5, 200, 5, 30), seed=0, title="Hyperparameter search",
-                 **more_controls):
+                 live_plot=True, plot_groups=None, callbacks=None, **more_controls):
     """A control panel for a hyperparameter search.
 
     Args:
@@ -322,6 +326,7 @@ def search_panel(run_fn, method=SEARCH_METHODS, n_trials=(5, 200, 5, 30), seed=0
         n_trials: default a slider 5..200, step 5, at 30.
         seed: default an integer box at 0.
         title: the heading (default ``"Hyperparameter search"``).
+        live_plot, plot_groups, callbacks: as in :class:`ControlPanel`.
         **more_controls: more control specs by name (e.g. ``population_size=(4, 40, 2, 10)``
             for the genetic search).
 
@@ -337,4 +342,5 @@ def search_panel(run_fn, method=SEARCH_METHODS, n_trials=(5, 200, 5, 30), seed=0
     Introduced in 03_random_search.ipynb.
     """
     controls = dict(method=list(method) if method else method, n_trials=n_trials, seed=seed)
-    return ControlPanel(run_fn, {**controls, **more_controls}, title=title)
+    return ControlPanel(run_fn, {**controls, **more_controls}, title=title, live_plot=live_plot,
+                        plot_groups=plot_groups, callbacks=callbacks)

@@ -78,6 +78,17 @@ def _kill_once(marker):
     return objective
 
 
+def _draws_random_numbers(params):
+    """An objective that uses the global random streams, as Keras training does."""
+    import random
+
+    import numpy as np
+
+    random.seed(123)
+    np.random.seed(123)
+    return -(params["x"] ** 2 + params["y"] ** 2) + 0.0 * random.random() * np.random.rand()
+
+
 def test_dask_search_survives_a_killed_worker(tmp_path):
     pytest.importorskip("dask.distributed")
     marker = str(tmp_path / "killed")
@@ -93,3 +104,14 @@ def test_dask_search_survives_a_killed_worker(tmp_path):
     assert failed["error"].str.contains("KilledWorker").all()  # only a task that kept killing workers may fail
     assert (trials["status"] == "ok").sum() >= 11
     assert trials["worker"].str.startswith("tcp://").sum() >= 11
+
+
+def test_genetic_search_on_dask_makes_the_serial_trials():
+    """The GA's random streams are its own: neither Dask's client nor an objective that seeds can shift them."""
+    pytest.importorskip("dask.distributed")
+    kwargs = {"n_trials": 40, "population_size": 8, "seed": 3}
+    with parallel.DaskMap(n_workers=2) as backend:
+        on_dask = search.genetic_search(_draws_random_numbers, SPACE, map=backend, **kwargs)
+    serial = search.genetic_search(_draws_random_numbers, SPACE, **kwargs)
+    assert on_dask.trials[["x", "y"]].to_numpy() == pytest.approx(serial.trials[["x", "y"]].to_numpy())
+    assert on_dask.best_score == pytest.approx(serial.best_score)

@@ -345,18 +345,6 @@ def test_pareto_front_of_an_nsga2_result_agrees_with_its_hypervolume():
     assert len(front.get_offsets()) == len(result.pareto_front)
 
 
-def test_hypervolume_matches_deap_on_random_fronts():
-    from deap.benchmarks.tools import hypervolume as deap_hypervolume
-
-    rng = np.random.default_rng(5)
-    for _ in range(5):
-        points = rng.random((25, 2))
-        front = [types.SimpleNamespace(fitness=types.SimpleNamespace(wvalues=tuple(p))) for p in points]
-        # DEAP minimizes -wvalues against a reference in that frame
-        expected = deap_hypervolume(front, ref=np.array([0.0, 0.0]))
-        assert plot.hypervolume(points, reference=(0, 0)) == pytest.approx(expected)
-
-
 def test_convergence_median_over_seeds_never_falls_in_seconds():
     """Runs that start and end at different times: the median best-so-far must still be non-decreasing."""
     fast = pd.DataFrame({"score": [0.97, 0.98], "duration": [0.1, 0.1]})

@@ -303,3 +303,54 @@ def test_nsga2_finds_a_pareto_front_and_its_hypervolume(tmp_path):
         search.nsga2_search(zdt_like, space, n_trials=10, population_size=10, directions=directions)
     with pytest.raises(ValueError, match="'maximize' or 'minimize'"):
         search.nsga2_search(zdt_like, space, n_trials=10, directions={"f1": "up", "f2": "minimize"})
+
+
+def test_nsga2_front_lists_each_model_once_and_agrees_with_evolab_pareto():
+    from evolab import pareto
+
+    space = {"units": Integer(1, 6)}  # six models only: a 40-trial search trains the same ones again
+
+    def accuracy_and_size(params):
+        return {"accuracy": 1 - 1 / (1 + params["units"]), "size": 10 * params["units"]}
+
+    result = search.nsga2_search(accuracy_and_size, space, n_trials=40, population_size=8, seed=0,
+                                 directions={"accuracy": "maximize", "size": "minimize"})
+    assert result.trials["units"].duplicated().any()
+    front = result.pareto_front
+    assert sorted(front["units"]) == sorted(set(result.trials["units"]))  # every distinct model, once
+    ok = result.trials[result.trials["status"] == "ok"]
+    expected = pareto.hypervolume(ok[["accuracy", "size"]].to_numpy(), result.info["reference_point"],
+                                  maximize=(True, False))
+    assert result.hypervolume == pytest.approx(expected)
+
+
+def test_genetic_search_never_evaluates_a_genome_twice():
+    space = {"a": Integer(0, 3), "b": Integer(0, 3)}  # 16 points; binary encoding: 4 bits, 16 genomes
+    result = search.genetic_search(lambda p: p["a"] + p["b"], space, n_trials=200, population_size=6,
+                                   encoding="binary", seed=0)
+    pairs = list(zip(result.trials["a"], result.trials["b"]))
+    assert len(pairs) == len(set(pairs)) <= 16  # each genome once, then the search ends: nothing new is left
+    assert result.best_score == 6 and result.stopped_by == "exhausted"
+
+
+def test_compare_tabulates_medians_of_best_so_far_and_plots_them():
+    space = {"x": Real(-1.0, 1.0)}
+
+    def objective(params):
+        return -abs(params["x"])
+
+    runs = {"random": [search.random_search(objective, space, n_trials=20, seed=s) for s in range(3)],
+            "grid": search.grid_search(objective, {"x": Real(-1.0, 1.0, num=5)})}
+    table = search.compare(runs, at=(1, 5, 20), figsize=(7, 3))
+    best_so_far = [r.trials["score"].cummax().to_numpy() for r in runs["random"]]
+    assert table.loc["random", "best@5"] == pytest.approx(np.median([b[4] for b in best_so_far]))
+    assert table.loc["random", "best@20"] == pytest.approx(np.median([b[19] for b in best_so_far]))
+    assert table.loc["grid", "best"] == 0.0 and table.index[0] == "grid"  # the grid holds x = 0 exactly; sorted by best
+    assert np.isnan(table.loc["grid", "best@20"])  # 5 grid points: no reading after 20 evaluations
+    assert table.loc["random", "runs"] == 3 and table.loc["grid", "evaluations"] == 5
+    assert tuple(table.attrs["figure"].get_size_inches()) == (7, 3)
+    assert "figure" not in search.compare(runs, plot=False).attrs
+    with pytest.raises(ValueError, match="non-empty dict"):
+        search.compare([])
+    with pytest.raises(ValueError, match=r"results\['bad'\] must be a SearchResult"):
+        search.compare({"bad": [1, 2]})

@@ -13,7 +13,7 @@ import ipywidgets  # noqa: E402
 import pytest  # noqa: E402
 
 from evolab import widgets  # noqa: E402
-from evolab.callbacks import CallbackList  # noqa: E402
+from evolab.callbacks import CallbackList, LambdaCallback  # noqa: E402
 
 
 def fake_evolution(step_seconds=0.0, fail_at=None):
@@ -146,6 +146,26 @@ def test_search_panel_drives_a_search_shaped_run():
     assert result == {"method": "bayesian", "best_score": pytest.approx(0.0)}
     assert (panel.progress.value, panel.progress.max) == (20, 20)
     assert "trials" in panel.status.value
+
+
+def test_panels_pass_plot_options_and_callbacks_through():
+    seen = []
+
+    def run(callbacks, **values):
+        callbacks = CallbackList(callbacks)
+        callbacks.on_run_begin({"kind": "neuroevolution", "step_name": "generation", "total_steps": 1})
+        callbacks.on_step_end(0, {"val_accuracy": 0.5, "fitness_max": 0.4})
+        callbacks.on_run_end({})
+        return values
+
+    extra = LambdaCallback(on_step_end=lambda step, logs: seen.append(logs["val_accuracy"]))
+    groups = {"validation accuracy": ["val_accuracy"]}
+    panel = widgets.evolution_panel(run, plot_groups=groups, callbacks=[extra])
+    assert panel.live_plot.groups == groups
+    panel.run()
+    panel.wait(timeout=30)
+    assert seen == [0.5]
+    assert widgets.search_panel(run, live_plot=False).live_plot is None
 
 
 def test_make_control_kinds_and_errors():

@@ -13,7 +13,7 @@ from .result import SearchResult
 __all__ = ["compare"]
 
 
-def compare(results, at=(10, 30, 100), plot=True):
+def compare(results, at=(10, 30, 100), plot=True, figsize=None):
     """Tabulates (and plots) several searches: the median best score after ``at`` evaluations.
 
     Args:
@@ -23,6 +23,7 @@ def compare(results, at=(10, 30, 100), plot=True):
         plot: also draw best-so-far against evaluations and against seconds
             (``evolab.plot.convergence``); the figure is shown in a notebook and
             kept in ``table.attrs["figure"]``.
+        figsize: the figure's size in inches (default: ``evolab.plot.convergence``'s).
 
     Returns:
         A DataFrame indexed by method: ``runs``, ``evaluations`` and
@@ -57,7 +58,7 @@ def compare(results, at=(10, 30, 100), plot=True):
     if plot:
         from .. import plot as evolab_plot
 
-        figure = evolab_plot.convergence(runs)
+        figure = evolab_plot.convergence(runs, figsize=figsize)
         table.attrs["figure"] = figure
         _show(figure)
     return table

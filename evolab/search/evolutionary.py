@@ -8,8 +8,12 @@ saves a checkpoint after every generation. A genome is a point of
 ``[0, 1]^d`` (or a bit string for the binary GA); the space decodes it.
 
 DEAP draws its random numbers from Python's ``random`` and NumPy's global
-generator, so ``seed=`` seeds both, and a checkpoint stores both: a resumed
-search makes the same trials as one that was never interrupted.
+generator. With ``seed=``, a search gets its own seeded copy of both streams,
+swapped in only while the optimizer asks and tells: an objective that seeds
+or draws random numbers (Keras does), or a Dask client that does, cannot
+shift the search, so serial and parallel runs make the same trials. A
+checkpoint stores the streams: a resumed search makes the same trials as one
+that was never interrupted.
 
 Introduced in 05_genetic_algorithms.ipynb and 06_swarms_and_strategies.ipynb.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +54,58 @@ def _fitness(score):
 
 
 # --- the shared generation loop ------------------------------------------------------
+class _Streams:
+    """Python's ``random`` and NumPy's global generator as the search's own: swapped in around ask/tell only.
+
+    With ``seed=None`` the search draws from (and advances) the global
+    streams, as a DEAP script does.
+    """
+
+    def __init__(self, seed=None, states=None):
+        self.private = seed is not None or states is not None
+        if states is not None:
+            self.states = states
+        elif seed is not None:
+            saved = random.getstate(), np.random.get_state()
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+            self.states = random.getstate(), np.random.get_state()
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
+
+    @contextmanager
+    def active(self):
+        if not self.private:
+            yield
+            return
+        saved = random.getstate(), np.random.get_state()
+        random.setstate(self.states[0])
+        np.random.set_state(self.states[1])
+        try:
+            yield
+        finally:
+            self.states = random.getstate(), np.random.get_state()
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
+
+    def get_state(self):
+        return self.states if self.private else (random.getstate(), np.random.get_state())
+
+
 def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False):
     """Runs ``optimizer`` (ask/tell) until the search's budget ends; returns ``search`` (call ``.result()``).
 
     Args:
         search: the :class:`~evolab.search.engine.Search` that runs and records trials.
         optimizer: an object with ``ask() -> list of genomes``, ``tell(scores)`` and ``decode(genome) -> params``.
-        seed: seeds Python's ``random`` and NumPy's global generator (DEAP uses both).
+            An empty ``ask()`` means the optimizer has nothing new to try, and the search ends.
+        seed: seeds the optimizer's private copies of Python's ``random`` and NumPy's global generator
+            (DEAP draws from both); ``None`` uses the global streams.
         checkpoint: a file path; the state is saved there after every generation.
         resume: when True and ``checkpoint`` exists, continue from it.
     """
     fingerprint = (search.method, repr(search.space) if search.space is not None else search.param_names)
+    streams = _Streams(seed)
     if resume and checkpoint is not None and Path(checkpoint).is_file():
         with open(checkpoint, "rb") as handle:
             state = pickle.load(handle)
@@ -68,20 +114,21 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
                              f"{fingerprint!r}; received {state['fingerprint']!r}")
         optimizer = state["optimizer"]
         search.restore(state["records"])
-        random.setstate(state["random_state"])
-        np.random.set_state(state["numpy_state"])
-    elif seed is not None:
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
+        streams = _Streams(states=(state["random_state"], state["numpy_state"]))
     with search:
         while True:
-            genomes = optimizer.ask()
+            with streams.active():
+                genomes = optimizer.ask()
+            if not len(genomes):
+                break
             scores = search.evaluate([optimizer.decode(g) for g in genomes])
-            optimizer.tell(scores)
+            with streams.active():
+                optimizer.tell(scores)
             if checkpoint is not None:
+                python_state, numpy_state = streams.get_state()
                 _save_checkpoint(checkpoint, {"fingerprint": fingerprint, "optimizer": optimizer,
-                                              "records": search.records, "random_state": random.getstate(),
-                                              "numpy_state": np.random.get_state()})
+                                              "records": search.records, "random_state": python_state,
+                                              "numpy_state": numpy_state})
     return search
 
 
@@ -109,7 +156,8 @@ class GeneticAlgorithm:
 
     Real genomes use simulated binary crossover and polynomial mutation
     (bounded to the unit cube); binary genomes use two-point crossover and
-    bit flips. Only changed individuals are evaluated again.
+    bit flips. A genome is evaluated once: a child equal to a genome seen
+    before (crossover of two equal parents makes many) takes its fitness.
     """
 
     def __init__(self, space, population_size, encoding, crossover_rate, mutation_rate, tournament_size):
@@ -117,7 +165,8 @@ class GeneticAlgorithm:
         self.length = len(space) if encoding == "real" else space.num_bits()
         self.population_size, self.tournament_size = population_size, tournament_size
         self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
-        self.population, self._offspring = None, None
+        self.population, self._offspring, self._pending = None, None, []
+        self.known = {}  # genome (a tuple) -> fitness values: a genome is never evaluated twice
 
     def decode(self, genome):
         return self.space.decode(genome) if self.encoding == "real" else self.space.decode_bits(genome)
@@ -139,25 +188,37 @@ class GeneticAlgorithm:
     def ask(self):
         from deap import algorithms, tools
 
-        individual = _Individual
         if self.population is None:
             make_gene = random.random if self.encoding == "real" else (lambda: random.randint(0, 1))
-            self._offspring = [individual(make_gene() for _ in range(self.length)) for _ in range(self.population_size)]
+            self._offspring = [_Individual(make_gene() for _ in range(self.length)) for _ in range(self.population_size)]
         else:
             toolbox = self._toolbox()
             parents = tools.selTournament(self.population, self.population_size, tournsize=self.tournament_size)
             self._offspring = algorithms.varAnd(parents, toolbox, cxpb=self.crossover_rate, mutpb=self.mutation_rate)
-            if all(ind.fitness.valid for ind in self._offspring):  # nothing changed: mutate one, so the run moves
+            self._recall(self._offspring)
+            for _ in range(100):  # nothing new to try: mutate one at a time, so the run moves
+                if not all(ind.fitness.valid for ind in self._offspring):
+                    break
                 lucky = random.choice(self._offspring)
                 toolbox.mutate(lucky)
                 del lucky.fitness.values
-        return [list(ind) for ind in self._offspring if not ind.fitness.valid]
+                self._recall([lucky])
+        # each new genome once, even when two children came out equal
+        self._pending = list(dict.fromkeys(tuple(ind) for ind in self._offspring if not ind.fitness.valid))
+        return [list(genome) for genome in self._pending]
+
+    def _recall(self, individuals):
+        """Gives back the fitness of genomes evaluated before (crossover of equal parents makes many)."""
+        for ind in individuals:
+            if not ind.fitness.valid and tuple(ind) in self.known:
+                ind.fitness.values = self.known[tuple(ind)]
 
     def tell(self, scores):
-        pending = [ind for ind in self._offspring if not ind.fitness.valid]
-        for ind, score in zip(pending, scores):
-            ind.fitness.values = _fitness(score)
-        if self.population is not None:  # elitism: the best so far survives
+        for genome, score in zip(self._pending, scores):
+            self.known[genome] = _fitness(score)
+        self._recall(self._offspring)
+        self._offspring = [ind for ind in self._offspring if ind.fitness.valid]  # the budget may end mid-generation
+        if self.population is not None and self._offspring:  # elitism: the best so far survives
             elite = max(self.population, key=lambda ind: ind.fitness)
             worst = min(range(len(self._offspring)), key=lambda i: self._offspring[i].fitness)
             if elite.fitness > self._offspring[worst].fitness and elite not in self._offspring:

@@ -10,11 +10,12 @@ import random
 import numpy as np
 import pandas as pd
 
+from ..pareto import default_reference, hypervolume, pareto_mask
 from .engine import Search
 from .evolutionary import _check_rate, _check_size, evolve
 from .space import as_space
 
-__all__ = ["nsga2_search", "pareto_mask", "hypervolume"]
+__all__ = ["nsga2_search"]
 
 
 def _signs(directions):
@@ -24,16 +25,6 @@ def _signs(directions):
             raise ValueError(f"each direction must be 'maximize' or 'minimize'; received {direction!r}")
         signs.append(1.0 if direction == "maximize" else -1.0)
     return np.array(signs)
-
-
-def pareto_mask(points) -> np.ndarray:
-    """True for each row of ``points`` (to be maximized in every column) that no other row dominates."""
-    points = np.asarray(points, dtype=float)
-    mask = np.ones(len(points), dtype=bool)
-    for i, point in enumerate(points):
-        dominated_by = np.all(points >= point, axis=1) & np.any(points > point, axis=1)
-        mask[i] = not dominated_by.any()
-    return mask
 
 
 def _individual_class(num_objectives):
@@ -52,34 +43,20 @@ def _individual_class(num_objectives):
     return ParetoIndividual
 
 
-def hypervolume(points, reference_point, directions) -> float:
-    """The volume dominated by ``points`` up to ``reference_point`` (both in the objectives' own units).
-
-    Uses DEAP's hypervolume (``deap.benchmarks.tools.hypervolume``).
-    """
-    from deap.benchmarks.tools import hypervolume as deap_hypervolume
-
-    signs = _signs(directions)
-    points = np.asarray(points, dtype=float) * signs
-    individual = _individual_class(len(signs))
-    front = [individual([], values=p) for p in points]
-    # DEAP minimizes -wvalues against the reference point, so hand it the reference in that frame too
-    return float(deap_hypervolume(front, ref=-(np.asarray(reference_point, dtype=float) * signs)))
-
-
 class NSGA2:
     """NSGA-II as ask/tell over unit-cube genomes; the state is plain arrays (checkpoint-friendly).
 
     Offspring come from DEAP's crowded tournament (``selTournamentDCD``),
     simulated binary crossover and polynomial mutation; survivors from
     ``selNSGA2`` over parents and offspring. Values are stored sign-corrected
-    so that every objective is maximized.
+    so that every objective is maximized. A genome is evaluated once.
     """
 
     def __init__(self, space, population_size, signs, crossover_rate):
         self.space, self.population_size, self.signs = space, population_size, signs
         self.crossover_rate = crossover_rate
-        self.genomes, self.values, self._offspring = None, None, None
+        self.genomes, self.values, self._offspring, self._pending = None, None, None, []
+        self.known = {}  # genome (a tuple) -> sign-corrected values
 
     def decode(self, genome):
         return self.space.decode(genome)
@@ -93,23 +70,28 @@ class NSGA2:
 
         d = len(self.space)
         if self.genomes is None:
-            self._offspring = np.array([[random.random() for _ in range(d)] for _ in range(self.population_size)])
-            return list(self._offspring)
-        population = tools.selNSGA2(self._individuals(self.genomes, self.values), self.population_size)
-        parents = [list(ind) for ind in tools.selTournamentDCD(population, self.population_size)]
-        for first, second in zip(parents[::2], parents[1::2]):
-            if random.random() < self.crossover_rate:
-                tools.cxSimulatedBinaryBounded(first, second, eta=20.0, low=0.0, up=1.0)
-            tools.mutPolynomialBounded(first, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
-            tools.mutPolynomialBounded(second, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
-        self._offspring = np.array(parents)
-        return list(self._offspring)
+            offspring = [[random.random() for _ in range(d)] for _ in range(self.population_size)]
+        else:
+            population = tools.selNSGA2(self._individuals(self.genomes, self.values), self.population_size)
+            offspring = [list(ind) for ind in tools.selTournamentDCD(population, self.population_size)]
+            for first, second in zip(offspring[::2], offspring[1::2]):
+                if random.random() < self.crossover_rate:
+                    tools.cxSimulatedBinaryBounded(first, second, eta=20.0, low=0.0, up=1.0)
+                tools.mutPolynomialBounded(first, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
+                tools.mutPolynomialBounded(second, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
+        self._offspring = [tuple(genome) for genome in offspring]
+        # a child equal to a genome evaluated before (unchanged by crossover and mutation) is not evaluated again
+        self._pending = [g for g in dict.fromkeys(self._offspring) if g not in self.known]
+        return [list(genome) for genome in self._pending]
 
     def tell(self, values):
         from deap import tools
 
         values = np.array(values, dtype=float).reshape(len(values), len(self.signs)) * self.signs
-        genomes = self._offspring[: len(values)]
+        for genome, value in zip(self._pending, values):
+            self.known[genome] = value
+        offspring = [g for g in dict.fromkeys(self._offspring) if g in self.known]
+        genomes, values = np.array(offspring), np.array([self.known[g] for g in offspring])
         if self.genomes is not None:
             genomes, values = np.vstack([self.genomes, genomes]), np.vstack([self.values, values])
         # failed trials (NaN) get a value worse than any real one in each objective
@@ -183,14 +165,14 @@ def nsga2_search(objective, space, n_trials=None, *, directions=("maximize", "mi
     ok = table[table["status"] == "ok"]
     front, volume = ok.iloc[:0], float("nan")
     if len(ok):
-        raw = ok[names].to_numpy(dtype=float)
-        front = ok[pareto_mask(raw * signs)].reset_index(drop=True)
+        raw, maximize = ok[names].to_numpy(dtype=float), signs > 0
+        front = ok[pareto_mask(raw, maximize)]
+        # the same params trained twice give the same point twice: the front lists each model once
+        key = front[list(search.param_names) + names].astype(str)  # str: params may be lists (architectures)
+        front = front[~key.duplicated()].reset_index(drop=True)
         if reference_point is None:
-            spread = raw.max(axis=0) - raw.min(axis=0)
-            spread = np.where(spread > 0, spread, 1.0)
-            worst = np.where(signs > 0, raw.min(axis=0), raw.max(axis=0))
-            reference_point = worst - signs * 0.1 * spread
-        volume = hypervolume(front[names].to_numpy(dtype=float), reference_point, directions)
+            reference_point = default_reference(raw, maximize)
+        volume = hypervolume(front[names].to_numpy(dtype=float), reference_point, maximize)
     info = {"directions": dict(zip(names, directions)),
             "reference_point": None if reference_point is None else [float(v) for v in reference_point]}
     return search.result(pareto_front=pd.DataFrame(front), hypervolume=volume, info=info)
