@@ -129,6 +129,13 @@ class ProcessMap(_PickledMap):
 
     Args:
         n_workers: the number of processes (default: the number of CPU cores).
+        max_tasks_per_child: start fresh worker processes, between two
+            calls, once the workers have run this many items each (default
+            never). TensorFlow keeps a few MB of traced graphs per Keras
+            training even after ``clear_session`` (``benchmarks/search_memory.py``:
+            4.5 MB per trial), so a search of thousands of trainings stays
+            flat with, say, ``max_tasks_per_child=50``. (Python's own
+            ``ProcessPoolExecutor(max_tasks_per_child=...)`` can hang on 3.11.)
 
     Example:
         >>> with evolab.parallel.ProcessMap(2) as pmap:
@@ -138,12 +145,17 @@ class ProcessMap(_PickledMap):
     Introduced in 05_genetic_algorithms.ipynb.
     """
 
-    def __init__(self, n_workers=None):
+    def __init__(self, n_workers=None, max_tasks_per_child=None):
         n_workers = (os.cpu_count() or 1) if n_workers is None else n_workers
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
-        self.n_workers = n_workers
-        self._executor = None
+        if max_tasks_per_child is not None:
+            if isinstance(max_tasks_per_child, bool) or not isinstance(max_tasks_per_child, int) \
+                    or max_tasks_per_child < 1:
+                raise ValueError(f"max_tasks_per_child must be a positive int or None; "
+                                 f"received {max_tasks_per_child!r}")
+        self.n_workers, self.max_tasks_per_child = n_workers, max_tasks_per_child
+        self._executor, self._items_run = None, 0
 
     def _pool(self):
         if self._executor is None:
@@ -152,6 +164,9 @@ class ProcessMap(_PickledMap):
         return self._executor
 
     def _run(self, blobs):
+        if self.max_tasks_per_child is not None and self._items_run >= self.max_tasks_per_child * self.n_workers:
+            self.close()  # fresh workers: whatever the old ones kept (TensorFlow graphs) is given back
+        self._items_run += len(blobs)
         futures = [self._pool().submit(_call_pickled, blob) for blob in blobs]
         try:
             concurrent.futures.wait(futures)
@@ -169,6 +184,7 @@ class ProcessMap(_PickledMap):
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._items_run = 0
 
     def __repr__(self):
         return f"ProcessMap(n_workers={self.n_workers})"

@@ -50,6 +50,15 @@ def test_process_map_runs_lambdas_and_deap_creator_classes(process_map):
     assert os.getpid() not in pids
 
 
+def test_process_map_recycles_workers_after_max_tasks_per_child():
+    with parallel.ProcessMap(1, max_tasks_per_child=2) as backend:
+        pids = [backend(lambda _: os.getpid(), range(2)) for _ in range(3)]
+    assert all(len(set(batch)) == 1 for batch in pids)
+    assert len({batch[0] for batch in pids}) == 3  # a fresh worker for each call of two items
+    with pytest.raises(ValueError, match="max_tasks_per_child must be a positive int or None; received 0"):
+        parallel.ProcessMap(1, max_tasks_per_child=0)
+
+
 def test_search_on_processes_gives_the_serial_trials(process_map):
     objective = lambda params: -(params["x"] ** 2 + params["y"] ** 2)  # noqa: E731 - a lambda on purpose
     serial = search.random_search(objective, SPACE, n_trials=12, seed=5)

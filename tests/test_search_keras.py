@@ -91,6 +91,7 @@ def test_architecture_search_prefers_the_better_architectures():
     first_generation = result.trials["score"].iloc[:12].max()
     assert result.best_score > first_generation
     assert result.trials["layers"].map(len).nunique() > 1
+    assert not result.trials["layers"].map(repr).duplicated().any()  # each architecture trained once
 
 
 def test_architecture_search_with_keras_training(digits, tmp_path):

@@ -8,5 +8,6 @@ export EVOLAB_QUICK=1 TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0
 for notebook in "$@"; do
   start=$(date +%s)
   .venv/bin/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 "$notebook" 2>&1 | grep -v "^\[NbConvertApp\]" || true
+  .venv/bin/python tools/lessons.py clean "$notebook" > /dev/null
   echo "$notebook: $(( $(date +%s) - start )) s"
 done

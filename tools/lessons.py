@@ -6,6 +6,7 @@ One setting, ``REPOSITORY``, decides every link: a fork changes that one line an
     python tools/lessons.py header    # rewrite badges, previous/next links and the Colab install line
     python tools/lessons.py check     # list structure problems (the test suite runs this too)
     python tools/lessons.py student DIR   # copies for a class: no solutions folder, exercise answers removed
+    python tools/lessons.py clean [NB...] # drop TensorFlow's start-up log lines from stored outputs
 """
 
 from __future__ import annotations
@@ -130,6 +131,8 @@ def problems(path: Path, ordered, is_solution=False):
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code" and cell.get("outputs") and cell.get("execution_count") is None:
             found.append(f"{path.name}: cell {index} has outputs but no execution count (nbval rejects it)")
+    if noisy_outputs(notebook):
+        found.append(f"{path.name}: stored outputs hold TensorFlow start-up log lines (run tools/lessons.py clean)")
     return found
 
 
@@ -141,6 +144,38 @@ def check():
     for path in solutions():
         found += problems(path, ordered, is_solution=True)
     return found
+
+
+# TensorFlow's C++ start-up lines (absl logs them before TF_CPP_MIN_LOG_LEVEL applies): noise, not lesson output.
+START_UP_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s)")
+
+
+def noisy_outputs(notebook) -> int:
+    """How many stderr outputs of a notebook hold TensorFlow start-up lines."""
+    return sum(1 for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+               if output.get("name") == "stderr" and any(START_UP_NOISE.match(line)
+                                                         for line in output.get("text", "").splitlines()))
+
+
+def clean(path: Path) -> bool:
+    """Removes TensorFlow's start-up lines from a notebook's stored stderr; True when something changed."""
+    notebook = nbformat.read(path, as_version=4)
+    if not noisy_outputs(notebook):
+        return False
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.get("name") == "stderr":
+                lines = [line for line in output.text.splitlines(keepends=True) if not START_UP_NOISE.match(line)]
+                if not "".join(lines).strip():
+                    continue
+                output.text = "".join(lines)
+            kept.append(output)
+        cell.outputs = kept
+    nbformat.write(notebook, path)
+    return True
 
 
 def student(destination: Path):
@@ -172,6 +207,11 @@ def main(argv):
         found = check()
         print("\n".join(found) or f"{len(lessons())} lessons and {len(solutions())} solutions look complete")
         return 1 if found else 0
+    if command == "clean":
+        for path in [Path(p) for p in argv[2:]] or lessons() + solutions():
+            if clean(path):
+                print("cleaned", path)
+        return 0
     if command == "student":
         written = student(Path(argv[2]) if len(argv) > 2 else ROOT / "student")
         print(f"wrote {len(written)} notebooks")

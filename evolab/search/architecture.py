@@ -56,16 +56,22 @@ def crossover_layers(first, second, min_layers=1, max_layers=4):
 
 
 class ArchitectureEvolution:
-    """A GA over layer lists: tournament selection (DEAP), crossover, mutation, one elite."""
+    """A GA over layer lists: tournament selection (DEAP), crossover, mutation, one elite; each architecture trained once."""
 
     def __init__(self, population_size, crossover_rate, mutation_rate, tournament_size, options):
         self.population_size, self.tournament_size = population_size, tournament_size
         self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
         self.options = options  # min/max layers and units, activations, dropouts
-        self.population, self._offspring = None, None
+        self.population, self._offspring, self._pending = None, None, []
+        self.known = {}  # repr(genome) -> fitness values: an architecture is trained once
 
     def decode(self, genome):
         return {"layers": copy.deepcopy(genome)}
+
+    def _recall(self, individuals):
+        for ind in individuals:
+            if not ind.fitness.valid and repr(list(ind)) in self.known:
+                ind.fitness.values = self.known[repr(list(ind))]
 
     def ask(self):
         from deap import tools
@@ -88,17 +94,25 @@ class ArchitectureEvolution:
             for k, ind in enumerate(offspring):
                 if random.random() < self.mutation_rate:
                     offspring[k] = _Individual(mutate_layers(ind, **o))
-            if all(ind.fitness.valid for ind in offspring):
+            self._recall(offspring)
+            for _ in range(100):  # nothing new to train: mutate one at a time, so the run moves
+                if not all(ind.fitness.valid for ind in offspring):
+                    break
                 k = random.randrange(len(offspring))
                 offspring[k] = _Individual(mutate_layers(offspring[k], **o))
+                self._recall([offspring[k]])
             self._offspring = offspring
-        return [list(ind) for ind in self._offspring if not ind.fitness.valid]
+        # each new architecture once, even when two children came out equal
+        pending = {repr(list(ind)): list(ind) for ind in self._offspring if not ind.fitness.valid}
+        self._pending = list(pending)
+        return list(pending.values())
 
     def tell(self, scores):
-        pending = [ind for ind in self._offspring if not ind.fitness.valid]
-        for ind, score in zip(pending, scores):
-            ind.fitness.values = _fitness(score)
-        if self.population is not None:
+        for key, score in zip(self._pending, scores):
+            self.known[key] = _fitness(score)
+        self._recall(self._offspring)
+        self._offspring = [ind for ind in self._offspring if ind.fitness.valid]
+        if self.population is not None and self._offspring:
             elite = max(self.population, key=lambda ind: ind.fitness)
             worst = min(range(len(self._offspring)), key=lambda k: self._offspring[k].fitness)
             if elite.fitness > self._offspring[worst].fitness:

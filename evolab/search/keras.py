@@ -104,7 +104,11 @@ def keras_objective(build_model, data, *, epochs=5, batch_size=32, metric="accur
     softmax). ``params["batch_size"]`` and ``params["epochs"]``, when
     present, override the defaults. After every epoch the validation score
     is reported to the trial, so pruners can stop hopeless trials early.
-    Each call starts with ``keras.backend.clear_session()``.
+    Each call starts with ``keras.backend.clear_session()``. TensorFlow still
+    keeps about 4.5 MB per training (``benchmarks/search_memory.py``); for
+    thousands of trials run them on
+    ``evolab.parallel.ProcessMap(n, max_tasks_per_child=50)``, whose fresh
+    workers give that memory back.
 
     Args:
         build_model: ``build_model(params) -> keras.Model``.
