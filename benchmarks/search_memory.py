@@ -9,6 +9,8 @@ Usage:
     python benchmarks/search_memory.py                 # 100 trials, about 3 minutes on a 2-core CPU
     python benchmarks/search_memory.py --trials 300
     python benchmarks/search_memory.py --no-clear      # without clear_session, to see what it saves
+    python benchmarks/search_memory.py --recycle 25    # trials on a ProcessMap worker replaced every 25 trials
+                                                       # (the memory column is then the worker's)
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--no-clear", action="store_true", help="skip keras.backend.clear_session between trials")
     parser.add_argument("--trim", action="store_true", help="also hand freed memory back to the OS (malloc_trim)")
+    parser.add_argument("--recycle", type=int, default=None,
+                        help="run each trial on ProcessMap(1, max_tasks_per_child=N) and read the worker's memory")
     args = parser.parse_args()
 
     import keras
@@ -54,6 +58,16 @@ def main():
         return search.build_mlp([{"units": params["units"]}], data.input_shape, 10)
 
     objective = search.keras_objective(build, data, epochs=args.epochs, seed=0)
+    pool = None
+    if args.recycle:
+        from evolab.parallel import ProcessMap
+
+        pool = ProcessMap(1, max_tasks_per_child=args.recycle)
+        objective_in_worker = objective
+
+        def measured(params):  # runs in the worker: train, then report that process's memory
+            objective_in_worker(params)
+            return rss_mb()
     if args.no_clear:
         keras.backend.clear_session = lambda *a, **k: None  # what memory would do without it
     space = search.SearchSpace({"learning_rate": Real(1e-3, 1e-1, log=True), "units": Integer(8, 128, log=True)})
@@ -61,15 +75,21 @@ def main():
     marks = sorted({1, 2, 5, 10, 25, 50, args.trials // 2, args.trials} | set(range(100, args.trials + 1, 100)))
     readings, started = {}, time.time()
     for trial in range(1, args.trials + 1):
-        objective(space.sample(rng))
-        if args.trim:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        readings[trial] = rss_mb()
+        if pool is not None:
+            readings[trial] = pool(measured, [space.sample(rng)])[0]
+        else:
+            objective(space.sample(rng))
+            if args.trim:
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
+            readings[trial] = rss_mb()
         if trial in marks:
             print(f"trial {trial}: {readings[trial]:.0f} MB", file=sys.stderr, flush=True)
     half = args.trials // 2
     slope = (readings[args.trials] - readings[half]) / max(args.trials - half, 1)
-    print(f"\n{args.trials} trials of {args.epochs} epochs in {time.time() - started:.0f} s, "
+    if pool is not None:
+        pool.close()
+    where = f"a worker replaced every {args.recycle} trials" if args.recycle else "this process"
+    print(f"\n{args.trials} trials of {args.epochs} epochs in {time.time() - started:.0f} s on {where}, "
           f"clear_session {'off' if args.no_clear else 'on'}\n")
     print("| after trial | resident memory (MB) |")
     print("|---:|---:|")
