@@ -18,6 +18,7 @@ Introduced in 09_neuroevolution_the_hard_way.ipynb (``keras_fitness``) and
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 
@@ -89,12 +90,27 @@ def _labels(y, num_samples):
     return y.astype(np.int32)
 
 
+class _OwnTracingIsExpected(logging.Filter):
+    """Hides TensorFlow's "triggered tf.function retracing" warning for evolab's evaluators.
+
+    Every PopulationEvaluator traces its own function once; TensorFlow counts traces per source function, not per
+    evaluator, so a lesson that builds a few evaluators in a row would be warned about a problem it does not have.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "PopulationEvaluator" in message)
+
+
 def _compile(function):
     """Compiles a pure function with the backend's own tracer."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
+        logger = logging.getLogger("tensorflow")
+        if not any(isinstance(f, _OwnTracingIsExpected) for f in logger.filters):
+            logger.addFilter(_OwnTracingIsExpected())
         return tf.function(function, jit_compile=False, reduce_retracing=False)
     if backend == "jax":
         import jax

@@ -162,3 +162,23 @@ def test_a_first_small_call_does_not_pin_later_calls_to_small_chunks(digits):
     scores = evaluator(population)
     assert evaluator._chunk_in_use == 8  # grew once to the configured chunk
     assert single == pytest.approx(scores[0], abs=1e-6)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a TensorFlow warning")
+def test_several_evaluators_in_a_row_do_not_warn_about_retracing(digits):
+    import logging
+
+    model = evolab.models.mlp(digits.input_shape)
+    x, y = digits.train
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        population = np.random.default_rng(0).normal(0, 0.1, (4, evolab.count_parameters(model))).astype("float32")
+        for _ in range(8):  # each evaluator traces once; TensorFlow would count them all against one function
+            PopulationEvaluator(model, x[:32], y[:32])(population)
+    finally:
+        logger.removeHandler(handler)
+    assert not [m for m in messages if "retracing" in m]
