@@ -63,10 +63,9 @@ def main():
         from evolab.parallel import ProcessMap
 
         pool = ProcessMap(1, max_tasks_per_child=args.recycle)
-        objective_in_worker = objective
 
         def measured(params):  # runs in the worker: train, then report that process's memory
-            objective_in_worker(params)
+            objective(params)
             return rss_mb()
     if args.no_clear:
         keras.backend.clear_session = lambda *a, **k: None  # what memory would do without it

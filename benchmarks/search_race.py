@@ -117,8 +117,6 @@ def methods(population_size=10):
 
 def race(space, objective, budget, seeds, checkpoints, workers=1):
     """Every method on one problem; with ``workers > 1`` the (method, seed) runs share a process pool."""
-    from evolab import search
-
     started = time.time()
     jobs = [("grid", None)] + [(name, seed) for name in methods() for seed in seeds]
     if workers > 1:
