@@ -5,12 +5,14 @@ Usage:
                                             [--unthrottled] [--simulate-ms 0]
 
 Runs ``evolab.neuroevolve`` (OpenAI-ES, the 2,410-parameter digits MLP) with no callback and with a LivePlot in
-each place it can draw: nowhere (a headless script), a PNG file, and an ``ipywidgets.Output`` (what a control
-panel does; rendering and encoding the image is the whole cost there, the browser's share is not measured).
-Configurations are interleaved over ``--repeats`` rounds so a busy machine slows them alike. Two overheads
-are printed: the time spent inside the LivePlot's hooks (measured around each call; robust to noise) and the
-difference of median wall times (what a user feels; noisy on a shared machine). The CPU time of the
-LivePlot's own thread is printed too: it is what a drawing costs on an idle machine, whatever the load.
+each place it can draw: nowhere (a headless script), a PNG file (what a notebook cell shows costs the same), and an
+``ipywidgets.Output`` (what a control panel does: SVG; the browser's share is not measured). A LivePlot draws on a
+figure that an earlier run with the same panels left behind; one more row takes that figure away, as in the first
+run of a session. Configurations are interleaved over ``--repeats`` rounds, each round starting with the next one,
+so a busy machine slows them alike. Two overheads are printed: the time spent inside the LivePlot's hooks (measured
+around each call; robust to noise) and the difference of median wall times (what a user feels; noisy on a shared
+machine). The CPU time of the LivePlot's own thread is printed too. A second table gives the CPU time of one
+drawing by image format, on a new figure and on a re-used one, outside any run.
 
 ``--unthrottled`` adds a LivePlot that redraws at every generation, to show what throttling saves.
 ``--simulate-ms N`` replaces the real run by a loop whose generations sleep N ms (for machines without TensorFlow).
@@ -19,6 +21,7 @@ LivePlot's own thread is printed too: it is what a drawing costs on an idle mach
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import statistics
@@ -31,8 +34,11 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
+
 import evolab  # noqa: E402
 from evolab.callbacks import CallbackList  # noqa: E402
+from evolab import live as live_module  # noqa: E402
 from evolab.live import LivePlot  # noqa: E402
 
 
@@ -58,6 +64,12 @@ class TimedLivePlot(LivePlot):
 
     def on_run_end(self, logs):
         self._timed(super().on_run_end, logs)
+
+
+def first_run(**kwargs):
+    """A LivePlot that finds no figure left by an earlier run, as in the first run of a session."""
+    live_module._SPARE_FIGURES.clear()
+    return TimedLivePlot(**kwargs)
 
 
 def make_run(args):
@@ -87,6 +99,33 @@ def make_run(args):
                   f"openai_es, population {args.population_size}, {args.num_generations} generations")
 
 
+def drawing_costs(num_generations, repeats=15):
+    """CPU milliseconds of one drawing of a run's history, by format, on a new figure and on the re-used one."""
+    folder = tempfile.mkdtemp(prefix="evolab-draw-")
+    rng = np.random.default_rng(0)
+    history = [{"fitness_max": -1 / (g + 2) + 0.01 * rng.normal(), "fitness_mean": -2 / (g + 2),
+                "fitness_min": -3 / (g + 2), "val_accuracy": 1 - 1 / (g + 2) + 0.01 * rng.normal(),
+                "best_val_accuracy": 1 - 1 / (g + 2), "evaluations_per_second": 1e4 * (1 + 0.1 * rng.normal()),
+                "wall_time": 0.0} for g in range(num_generations)]
+    rows = {}
+    for image_format in ("png", "svg"):
+        new, reused = [], []
+        for _ in range(repeats + 1):  # the first round warms matplotlib's caches
+            live_module._SPARE_FIGURES.clear()
+            live = LivePlot(path=os.path.join(folder, f"live.{image_format}"), min_interval=1e9)
+            CallbackList([live]).on_run_begin({"kind": "neuroevolution", "step_name": "generation",
+                                               "total_steps": num_generations})
+            for generation, logs in enumerate(history):
+                live.on_step_end(generation, logs)
+            for times in (new, reused):
+                live._pending = True
+                start = time.thread_time()
+                live.draw()
+                times.append(time.thread_time() - start)
+        rows[image_format] = (1000 * statistics.median(new[1:]), 1000 * statistics.median(reused[1:]))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-generations", type=int, default=200)
@@ -102,6 +141,7 @@ def main():
         "no callback": lambda: None,
         "LivePlot, headless (silent)": lambda: TimedLivePlot(),
         "LivePlot(path=...png)": lambda: TimedLivePlot(path=os.path.join(folder, "live.png")),
+        "LivePlot(path=...png), first run of a session": lambda: first_run(path=os.path.join(folder, "first.png")),
     }
     try:
         import ipywidgets
@@ -120,9 +160,11 @@ def main():
     inside = {name: [] for name in configs}
     cpu = {name: [] for name in configs}
     draws = {name: [] for name in configs}
-    for _ in range(args.repeats):
-        for name, make in configs.items():
-            live = make()
+    names = list(configs)
+    for round_ in range(args.repeats):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:  # each goes first in turn
+            live = configs[name]()
+            gc.collect()
             start = time.perf_counter()
             run([live] if live else [])
             wall[name].append(time.perf_counter() - start)
@@ -130,8 +172,9 @@ def main():
             cpu[name].append(live.cpu_seconds if live else 0.0)
             draws[name].append(live.num_draws if live else 0)
 
+    costs = drawing_costs(args.num_generations)
     base = statistics.median(wall["no callback"])
-    print(f"{description}; {args.repeats} interleaved rounds, medians")
+    print(f"{description}; {args.repeats} interleaved, rotated rounds, medians")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print()
@@ -142,7 +185,18 @@ def main():
         seconds = statistics.median(wall[name])
         spent = statistics.median(inside[name])
         print(f"| {name} | {seconds:.2f} | {statistics.median(draws[name]):.0f} | {spent:.3f} | "
-              f"{statistics.median(cpu[name]):.3f} | {100 * spent / base:.2f}% | {100 * (seconds - base) / base:+.1f}% |")
+              f"{statistics.median(cpu[name]):.3f} | {100 * spent / base:.2f}% | "
+              f"{100 * (seconds - base) / base:+.1f}% |")
+
+    print()
+    print(f"One drawing of {args.num_generations} generations (CPU ms of the drawing thread, median of 15, "
+          "outside any run):")
+    print()
+    print("| image | new figure (first run of a session) | figure re-used (later drawings and runs) |")
+    print("|---|---:|---:|")
+    for image_format, (new, reused) in costs.items():
+        where = {"png": "PNG (notebook cell, .png file)", "svg": "SVG (widget, .svg file)"}[image_format]
+        print(f"| {where} | {new:.0f} | {reused:.0f} |")
 
 
 if __name__ == "__main__":

@@ -146,6 +146,16 @@ def test_unknown_kind_and_custom_groups():
     assert ax.get_title().startswith("accuracy: ") and len(ax.get_lines()) == 1
 
 
+def test_latest_values_are_short_and_plain():
+    live = LivePlot(groups={"speed": ["evaluations_per_second"], "fitness": ["fitness_max", "fitness_min"]})
+    run_fake(live, steps=2, logs=lambda s: {"evaluations_per_second": 12345.6, "fitness_max": -0.253849,
+                                            "fitness_min": 8273.0})
+    fig = live.figure()
+    assert fig.axes[0].get_title() == "speed: 12,346"  # not 1.235e+04
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["fitness_max (-0.2538)",
+                                                                          "fitness_min (8273)"]
+
+
 def test_draws_into_an_ipywidgets_output_replacing_the_previous_image():
     ipywidgets = pytest.importorskip("ipywidgets")
     output = ipywidgets.Output()
@@ -155,7 +165,19 @@ def test_draws_into_an_ipywidgets_output_replacing_the_previous_image():
     assert live.num_draws == 4
     (item,) = output.outputs  # one image, replaced at each draw
     assert item["output_type"] == "display_data"
-    assert base64.b64decode(item["data"]["image/png"])[:8] == PNG_MAGIC
+    html = item["data"]["text/html"]  # an <img> of an SVG: cheaper than PNG; a widget's output is only seen live
+    assert html.startswith('<img src="data:image/svg+xml;base64,') and "max-width: 100%" in html
+    svg = base64.b64decode(html.split("base64,")[1].split('"')[0]).decode()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.rstrip().endswith("</svg>")
+    assert 'width="1008px" height="272px"' in svg  # the size of the PNG (12.6 x 3.4 inches at 80 dpi), not points
+    assert "generations: 4 of 4" in svg  # the text is in it (as glyph paths, with the string in a comment)
+
+
+def test_path_ending_in_svg_writes_svg(tmp_path):
+    live = LivePlot(path=str(tmp_path / "live.svg"), min_interval=3600)
+    run_fake(live, steps=5)
+    text = (tmp_path / "live.svg").read_text()
+    assert "<svg" in text and "generations: 5 of 5" in text
 
 
 def test_in_a_notebook_it_displays_once_then_updates_in_place(monkeypatch):
@@ -186,6 +208,56 @@ def test_a_reused_liveplot_starts_fresh_each_run(tmp_path):
     run_fake(live, steps=3)
     assert live.steps == 3 and live.num_draws == 1
     assert len(lines_by_label(live.figure())["fitness_max"].get_xdata()) == 3
+
+
+def describe(fig):
+    """What a picture shows: panel titles, lines (label, data), legend texts, axis limits, the step count."""
+    panels = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        legend = ax.get_legend()
+        panels.append((ax.get_title(), [(line.get_label(), list(line.get_xdata()), list(line.get_ydata()))
+                                        for line in ax.get_lines()],
+                       [t.get_text() for t in legend.get_texts()] if legend else [],
+                       np.round(ax.get_xlim(), 9).tolist(), np.round(ax.get_ylim(), 9).tolist()))
+    return panels, fig.get_suptitle().split(",")[0]
+
+
+def test_redrawing_in_place_shows_what_a_new_figure_would(tmp_path, monkeypatch):
+    def logs(step):  # the validation accuracy is only known from the fourth step: the panels change then
+        values = neuro_logs(step)
+        values["val_accuracy"] = values["val_accuracy"] if step >= 3 else math.nan
+        values["fitness_min"] = -0.3 * step
+        return values
+
+    monkeypatch.setattr(live_module, "_SPARE_FIGURES", {})
+    built, drawn = [], []
+    new_figure, encode = LivePlot._new_figure, LivePlot._encode
+
+    def counted(self, panels):
+        built.append(panels)
+        return new_figure(self, panels)
+
+    def recorded(self, image_format):
+        drawn.append((id(self._figure), describe(self._figure)))
+        return encode(self, image_format)
+
+    monkeypatch.setattr(LivePlot, "_new_figure", counted)
+    monkeypatch.setattr(LivePlot, "_encode", recorded)
+    first = LivePlot(path=str(tmp_path / "x.png"), min_interval=0, max_overhead=None)
+    second = LivePlot(path=str(tmp_path / "y.png"), min_interval=0, max_overhead=None)
+    for live, steps in ((first, 6), (first, 9), (second, 5)):  # runs after the first draw on its figures
+        drawn.clear()
+        run_fake(live, steps=steps, logs=logs)
+        assert live.num_draws == len(drawn) == steps
+        fresh = live.figure()
+        assert drawn[-1][1] == describe(fresh)  # the last drawing shows what a new figure shows
+        assert describe(fresh)[0][2][0] == "evaluations per second: 1000"
+    # built twice in the first run (at step 0, and at step 3 when the validation panel appeared), then only
+    # by figure(): later runs took the spare figures, with 2 and then 3 panels
+    assert len(built) == 2 + 3
+    assert len({figure_id for figure_id, _ in drawn}) == 2
 
 
 def test_rejects_bad_arguments():

@@ -74,7 +74,8 @@ def test_run_button_runs_with_the_widget_values_and_advances_the_progress_bar():
     assert not panel.run_button.disabled and panel.stop_button.disabled
     assert not panel.controls["seed"].disabled
     (image,) = panel.output.outputs  # the live plot drew its final picture into the output area
-    assert base64.b64decode(image["data"]["image/png"])[:4] == b"\x89PNG"
+    svg = base64.b64decode(image["data"]["text/html"].split("base64,")[1].split('"')[0]).decode()
+    assert "<svg" in svg and "generations: 15 of 15" in svg
 
 
 def test_stop_ends_a_slow_run_early_and_keeps_the_best_so_far():
