@@ -300,7 +300,7 @@ class LivePlot(Callback):
         """One panel per entry of ``panels`` on a private Figure (no pyplot: safe from any thread).
 
         Returns the figure and its artists that a later drawing updates in place.
-        Text is most of a drawing's cost, so the picture has little of it: three or four ticks per axis,
+        Text is a large part of a drawing's cost, so the picture has little of it: three or four ticks per axis,
         the step name written once, legends at a fixed place.
         """
         nrows, ncols = plot._grid_shape(max(len(panels), 1), self.max_cols)
