@@ -310,21 +310,12 @@ class LivePlot(Callback):
         fig.subplots_adjust(left=0.7 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.6 / height,
                             wspace=0.3, hspace=0.6)
         axes = fig.subplots(nrows, ncols, squeeze=False).reshape(-1)
-        artists = {"titles": [], "lines": [], "legends": [], "axes": axes[:len(panels)]}
-        for index, (ax, (_, title, series)) in enumerate(zip(axes, panels)):
-            lines = [ax.plot(xs, ys, label=label)[0] for _, label, xs, ys in series]
-            artists["lines"].append(lines)
-            artists["titles"].append(ax.set_title(title, y=1.0))  # a fixed position skips a layout pass
-            if index == 0:
-                ax.set_xlabel(self._run.get("step_name", "step"))
-            ax.grid(alpha=0.3)
+        series_by_title = {title: {label: (xs, ys) for _, label, xs, ys in series} for _, title, series in panels}
+        drawn = plot._plot_groups(axes, series_by_title, self._run.get("step_name", "step"),
+                                  legend_loc="lower right", xlabel_once=True)
+        for ax in axes:
             ax.locator_params(nbins=3)
-            legend = ax.legend(fontsize="small", loc="lower right") if len(series) > 1 else None
-            artists["legends"].append(legend.get_texts() if legend else [])
-        for ax in axes[len(panels):]:
-            ax.set_visible(False)
-        artists["suptitle"] = fig.suptitle(self._suptitle())
-        return fig, artists
+        return fig, {"panels": drawn, "suptitle": fig.suptitle(self._suptitle())}
 
     def _update(self, grouped) -> None:
         """Brings the figure up to date: the previous drawing's, or a spare one with the same panels, or a new one.
@@ -342,9 +333,7 @@ class LivePlot(Callback):
                 self._figure, self._artists = self._new_figure(panels)
                 return
             self._figure, self._artists = spare
-        artists = self._artists
-        for ax, title, lines, texts, (_, text, series) in zip(
-                artists["axes"], artists["titles"], artists["lines"], artists["legends"], panels):
+        for (ax, title, lines, texts), (_, text, series) in zip(self._artists["panels"], panels):
             title.set_text(text)
             for line, (_, label, xs, ys) in zip(lines, series):
                 line.set_data(xs, ys)
@@ -353,7 +342,7 @@ class LivePlot(Callback):
                 legend_text.set_text(label)
             ax.relim()
             ax.autoscale_view()
-        artists["suptitle"].set_text(self._suptitle())
+        self._artists["suptitle"].set_text(self._suptitle())
 
     def _encode(self, image_format) -> bytes:
         """The figure as PNG or SVG bytes.

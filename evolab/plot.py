@@ -97,18 +97,24 @@ def _grid_shape(count, max_cols):
     return math.ceil(count / ncols), ncols
 
 
-def _plot_groups(axes, series_by_group, xlabel):
-    """Draws one panel per group: ``{group: {label: (x, y)}}``; hides the axes left over."""
-    for ax, (group, series) in zip(axes, series_by_group.items()):
-        for label, (x, y) in series.items():
-            ax.plot(x, y, label=label)
-        ax.set_title(group, y=1.0)  # a fixed title position skips a costly layout pass at every draw
-        ax.set_xlabel(xlabel)
+def _plot_groups(axes, series_by_group, xlabel, legend_loc="best", xlabel_once=False):
+    """Draws one panel per group: ``{group: {label: (x, y)}}``; hides the axes left over.
+
+    Returns ``[(axes, title, [line, ...], [legend text, ...])]``, one per panel, for a caller that updates them in
+    place (the live plot, which also asks for a fixed legend corner and the x label on the first panel only).
+    """
+    panels = []
+    for index, (ax, (group, series)) in enumerate(zip(axes, series_by_group.items())):
+        lines = [ax.plot(x, y, label=label)[0] for label, (x, y) in series.items()]
+        title = ax.set_title(group, y=1.0)  # a fixed title position skips a costly layout pass at every draw
+        if index == 0 or not xlabel_once:
+            ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
-        if len(series) > 1:
-            ax.legend(fontsize="small")
+        legend = ax.legend(fontsize="small", loc=legend_loc) if len(series) > 1 else None
+        panels.append((ax, title, lines, legend.get_texts() if legend else []))
     for ax in axes[len(series_by_group):]:
         ax.set_visible(False)
+    return panels
 
 
 # --------------------------------------------------------------------------- convergence
