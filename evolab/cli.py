@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+from .strategies import STRATEGIES as _REGISTRY
+
 __all__ = ["main", "run_neuroevolution"]
 
 DATASETS = ("digits", "mnist", "fashion_mnist")
 MODELS = ("mlp", "seed_mlp", "cnn")
-STRATEGIES = ("ga", "openai_es", "pgpe", "snes")
+STRATEGIES = tuple(sorted(_REGISTRY))  # the names evolab.neuroevolve knows
 
 
 def _load(dataset, model_name, data_dir, train_size, seed):
@@ -100,8 +102,13 @@ def _parser():
     run.add_argument("--checkpoint-every", type=int, default=25)
     run.add_argument("--data-dir", default=None, help="folder with mnist.npz or the IDX files")
     run.add_argument("--train-size", type=int, default=None, help="use only this many training images")
-    run.add_argument("--learning-rate", type=float, default=None, help="the strategy's learning rate")
-    run.add_argument("--sigma", type=float, default=None, help="the strategy's initial noise scale")
+    evolution_strategies = ", ".join(name for name in STRATEGIES if name != "ga")
+    run.add_argument("--learning-rate", type=float, default=None,
+                     help=f"the center's step size, for every evolution strategy ({evolution_strategies}); "
+                          "default: the strategy's own")
+    run.add_argument("--sigma", type=float, default=None,
+                     help=f"the initial noise scale, for every evolution strategy ({evolution_strategies}); "
+                          "default: the strategy's own")
     run.add_argument("--no-progress", action="store_true")
     return parser
 

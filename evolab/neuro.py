@@ -34,7 +34,7 @@ __all__ = ["neuroevolve", "NeuroevolutionResult", "HISTORY_COLUMNS"]
 
 HISTORY_COLUMNS = ["generation", "fitness_max", "fitness_mean", "fitness_min", "val_accuracy", "best_val_accuracy",
                    "evaluations_per_second", "wall_time"]
-_CHECKPOINT_VERSION = 1
+_CHECKPOINT_VERSION = 2  # 2: the strategies package (one vocabulary, hyperparameters checked on resume)
 
 
 @dataclass
@@ -108,7 +108,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         train, validation: ``(x, y)`` pairs. Fitness is measured on training
             mini-batches, selection of the returned parameters on validation.
         test: an optional ``(x, y)`` pair, scored once at the end.
-        strategy: a name (``"ga"``, ``"openai_es"``, ``"pgpe"``, ``"snes"``) or a
+        strategy: a name from :data:`evolab.strategies.STRATEGIES` (``"ga"``,
+            ``"openai_es"``, ``"pgpe"``, ``"snes"``) or a
             :class:`evolab.strategies.Strategy` instance.
         population_size: individuals per generation.
         num_generations: total generations (a resumed run continues up to this number).
@@ -126,8 +127,11 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         validation_every: generations between validation scores.
         progress_bar: show a ``tqdm`` progress bar.
         population_chunk: individuals per batched pass (``None``: chosen from memory).
-        **strategy_options: hyperparameters for a strategy given by name
-            (e.g. ``learning_rate=0.03``, ``sigma=0.05``).
+        **strategy_options: hyperparameters for a strategy given by name.
+            Every evolution strategy (``"openai_es"``, ``"pgpe"``, ``"snes"``)
+            takes ``sigma=`` (its initial noise scale) and ``learning_rate=``
+            (the center's step size); the GA takes ``mutation_rate=``,
+            ``mutation_sigma=``, ``crossover_rate=`` and ``initial_spread=``.
 
     Returns:
         A :class:`NeuroevolutionResult`.
@@ -139,7 +143,7 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         >>> data = evolab.data.load_digits()
         >>> model = evolab.models.mlp(data.input_shape)
         >>> result = evolab.neuroevolve(model, data.train, data.validation, data.test,
-        ...                             strategy="openai_es", num_generations=200)
+        ...                             strategy="pgpe", num_generations=200, sigma=0.05, learning_rate=0.03)
     """
     x_train, y_train = _check_pair("train", train)
     x_val, y_val = _check_pair("validation", validation)
@@ -153,17 +157,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
     seed = _check_count("seed", seed, 0)
 
     initial = get_parameters(model)
-    if isinstance(strategy, str):
-        strategy_name = strategy
-        strategy = get_strategy(strategy, initial.size, population_size, center=initial, seed=seed,
-                                **strategy_options)
-    else:
-        if strategy_options:
-            raise ValueError(f"strategy options {sorted(strategy_options)} only apply to a strategy given by name")
-        if strategy.num_params != initial.size or strategy.population_size != population_size:
-            raise ValueError(f"strategy expects (population_size, num_params) = ({strategy.population_size}, "
-                             f"{strategy.num_params}); the run has ({population_size}, {initial.size})")
-        strategy_name = strategy.name
+    strategy = get_strategy(strategy, initial.size, population_size, center=initial, seed=seed, **strategy_options)
+    strategy_name = strategy.name
     config = {"strategy": strategy_name, "population_size": population_size, "num_params": int(initial.size),
               "batch_size": batch_size, "seed": seed, "fitness_metric": str(fitness_metric)}
 

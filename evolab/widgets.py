@@ -7,10 +7,11 @@ current generation or trial, keeping its best-so-far. They replace the seed
 lessons' Colab-only ``#@param`` forms and work on Colab, Binder, JupyterLab
 and VS Code::
 
-    def run(callbacks, population_size, num_generations, mutation_rate, crossover_rate, strategy, seed):
+    def run(callbacks, strategy, population_size, num_generations, learning_rate, sigma, seed):
+        options = dict(mutation_sigma=sigma) if strategy == "ga" else dict(learning_rate=learning_rate, sigma=sigma)
         return evolab.neuroevolve(model, data.train, data.validation, strategy=strategy,
                                   population_size=population_size, num_generations=num_generations,
-                                  seed=seed, callbacks=callbacks)
+                                  seed=seed, callbacks=callbacks, **options)
 
     panel = evolab.widgets.evolution_panel(run)
     panel            # shows the panel; press Run
@@ -31,11 +32,12 @@ import ipywidgets as widgets
 
 from .callbacks import Callback
 from .live import LivePlot, _is_number
+from .strategies import STRATEGIES as _REGISTRY
 
 __all__ = ["ControlPanel", "evolution_panel", "search_panel", "make_control"]
 
-#: The strategies :func:`evolab.neuroevolve` knows by name.
-STRATEGIES = ["ga", "openai_es", "pgpe", "snes"]
+#: The strategies :func:`evolab.neuroevolve` knows by name: the evolution strategies first, then the GA.
+STRATEGIES = sorted(_REGISTRY, key=lambda name: (name == "ga", name))
 #: The search methods a search panel offers by default.
 SEARCH_METHODS = ["random", "bayesian", "genetic", "pso", "de", "cmaes"]
 
@@ -277,8 +279,7 @@ class ControlPanel(widgets.VBox):
 
 
 def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(5, 500, 5, 50),
-                    mutation_rate=(0.0, 1.0, 0.01, 0.1), crossover_rate=(0.0, 1.0, 0.05, 0.5),
-                    strategy=STRATEGIES, seed=0, title="Neuroevolution", live_plot=True, plot_groups=None,
+                    learning_rate=(0.001, 0.1, 0.001, 0.02), sigma=(0.005, 0.2, 0.005, 0.03), strategy=STRATEGIES, seed=0, title="Neuroevolution", live_plot=True, plot_groups=None,
                     callbacks=None, **more_controls):
     """A control panel for a neuroevolution run (or any generational run).
 
@@ -287,12 +288,15 @@ def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(
 
     Args:
         run_fn: ``run_fn(callbacks=..., population_size=..., num_generations=...,
-            mutation_rate=..., crossover_rate=..., strategy=..., seed=..., **more) -> result``.
+            learning_rate=..., sigma=..., strategy=..., seed=..., **more) -> result``.
         population_size: default a slider 10..200, step 10, at 50.
         num_generations: default a slider 5..500, step 5, at 50.
-        mutation_rate: default a slider 0..1, step 0.01, at 0.1.
-        crossover_rate: default a slider 0..1, step 0.05, at 0.5.
-        strategy: default a dropdown of ``"ga"``, ``"openai_es"``, ``"pgpe"``, ``"snes"``.
+        learning_rate: default a slider 0.001..0.1, step 0.001, at 0.02 (the
+            center's step size of every evolution strategy).
+        sigma: default a slider 0.005..0.2, step 0.005, at 0.03 (their initial
+            noise scale; a GA would use it as ``mutation_sigma``).
+        strategy: default a dropdown of ``"openai_es"``, ``"pgpe"``, ``"snes"``,
+            ``"ga"`` (every name in :data:`evolab.strategies.STRATEGIES`).
         seed: default an integer box at 0.
         title: the heading (default ``"Neuroevolution"``).
         live_plot, plot_groups, callbacks: as in :class:`ControlPanel`; e.g.
@@ -303,15 +307,15 @@ def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(
         A :class:`ControlPanel`; show it by leaving it last in a cell.
 
     Example:
-        >>> run = lambda callbacks, strategy, population_size, num_generations, seed, **rates: evolab.neuroevolve(
+        >>> run = lambda callbacks, strategy, population_size, num_generations, seed, learning_rate: evolab.neuroevolve(
         ...     model, data.train, data.validation, strategy=strategy, population_size=population_size,
-        ...     num_generations=num_generations, seed=seed, callbacks=callbacks)
-        >>> evolab.widgets.evolution_panel(run, crossover_rate=None)
+        ...     num_generations=num_generations, seed=seed, callbacks=callbacks, learning_rate=learning_rate)
+        >>> evolab.widgets.evolution_panel(run, strategy=["openai_es", "pgpe"], sigma=None)
 
     Introduced in 09_neuroevolution_the_hard_way.ipynb.
     """
-    controls = dict(population_size=population_size, num_generations=num_generations, mutation_rate=mutation_rate,
-                    crossover_rate=crossover_rate, strategy=list(strategy) if strategy else strategy, seed=seed)
+    controls = dict(population_size=population_size, num_generations=num_generations, learning_rate=learning_rate,
+                    sigma=sigma, strategy=list(strategy) if strategy else strategy, seed=seed)
     return ControlPanel(run_fn, {**controls, **more_controls}, title=title, live_plot=live_plot,
                         plot_groups=plot_groups, callbacks=callbacks)
 

@@ -35,3 +35,26 @@ def test_bad_choices_are_rejected(tmp_path):
         cli.main(["neuroevolve", "--strategy", "annealing", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="Unknown dataset"):
         cli.run_neuroevolution(dataset="cifar", out=tmp_path)
+
+
+@pytest.mark.parametrize("strategy", ["openai_es", "pgpe", "snes"])
+def test_learning_rate_and_sigma_reach_every_evolution_strategy(tmp_path, strategy):
+    import pickle
+
+    args = ["neuroevolve", "--strategy", strategy, "--population-size", "8", "--generations", "2", "--out",
+            str(tmp_path), "--no-progress", "--learning-rate", "0.05", "--sigma", "0.07"]
+    assert cli.main(args) == 0
+    with open(tmp_path / "checkpoint.pkl", "rb") as f:
+        saved = pickle.load(f)["strategy"]["hyperparameters"]
+    assert saved["learning_rate"] == "0.05" and saved["sigma"] == "0.07"
+    assert json.loads((tmp_path / "metrics.json").read_text())["strategy_options"] == {
+        "learning_rate": "0.05", "sigma": "0.07"}
+
+
+def test_the_strategy_list_is_the_registry_and_the_ga_names_its_own_words(tmp_path):
+    from evolab.strategies import STRATEGIES
+
+    assert set(cli.STRATEGIES) == set(STRATEGIES)
+    with pytest.raises(ValueError, match="sigma -> mutation_sigma"):
+        cli.main(["neuroevolve", "--strategy", "ga", "--generations", "1", "--sigma", "0.1", "--out", str(tmp_path),
+                  "--no-progress"])

@@ -12,11 +12,16 @@ from deap import benchmarks
 from evolab import strategies
 from evolab.strategies import (
     PGPE,
+    SGD,
+    Adam,
+    ClipUp,
     SNES,
     STRATEGIES,
     OpenAIES,
     SimpleGA,
     centered_ranks,
+    decay,
+    get_optimizer,
     get_strategy,
     snes_utilities,
 )
@@ -50,10 +55,10 @@ def run(strategy, score, num_generations):
 # 1,000x. A strategy that does not learn stays at 180; one that climbs the
 # wrong way or walks at random ends above it.
 SPHERE_SETTINGS = {
-    "ga": (dict(mutation_sigma=0.1, mutation_rate=0.2, init_sigma=1.0), 0.05),  # measured ~0.01
+    "ga": (dict(mutation_sigma=0.1, mutation_rate=0.2, initial_spread=1.0), 0.05),  # measured ~0.01
     "openai_es": (dict(sigma=0.1, learning_rate=0.1), 0.15),  # measured 0.016-0.036
-    "pgpe": (dict(init_sigma=0.5, center_learning_rate=0.1), 1e-3),  # measured 1e-5-1e-4
-    "snes": (dict(init_sigma=1.0), 1e-8),  # measured ~1e-11
+    "pgpe": (dict(sigma=0.5, learning_rate=0.1), 1e-3),  # measured 1e-5-1e-4
+    "snes": (dict(sigma=1.0), 1e-8),  # measured ~1e-11
 }
 
 
@@ -74,10 +79,10 @@ def test_converges_on_sphere(name):
 # generations of 50 candidates the center must be below the stated value,
 # far below the start (a non-learning strategy stays at 322.5).
 RASTRIGIN_SETTINGS = {
-    "ga": (dict(mutation_sigma=0.3, mutation_rate=0.2, init_sigma=1.0), 60.0),  # measured 13-31
-    "openai_es": (dict(sigma=0.5, learning_rate=0.1, sigma_decay=0.99, sigma_limit=0.05), 60.0),  # 14-28
-    "pgpe": (dict(init_sigma=2.0, center_learning_rate=0.1), 130.0),  # measured 34-76
-    "snes": (dict(init_sigma=2.0), 10.0),  # measured 1-3
+    "ga": (dict(mutation_sigma=0.3, mutation_rate=0.2, initial_spread=1.0), 60.0),  # measured 13-31
+    "openai_es": (dict(sigma=0.5, learning_rate=0.1, sigma_schedule=decay(0.99, floor=0.05)), 60.0),  # 14-28
+    "pgpe": (dict(sigma=2.0, learning_rate=0.1), 130.0),  # measured 34-76
+    "snes": (dict(sigma=2.0), 10.0),  # measured 1-3
 }
 
 
@@ -101,7 +106,7 @@ def test_improves_on_rastrigin(name):
     ],
 )
 def test_ga_variants_converge_on_sphere(options):
-    settings = dict(mutation_sigma=0.1, mutation_rate=0.2, init_sigma=1.0)
+    settings = dict(mutation_sigma=0.1, mutation_rate=0.2, initial_spread=1.0)
     settings.update(options)
     strategy = SimpleGA(10, 40, center=np.full(10, 3.0), seed=1, **settings)
     run(strategy, negated(benchmarks.sphere), 200)
@@ -109,7 +114,7 @@ def test_ga_variants_converge_on_sphere(options):
 
 
 def test_pgpe_with_clipup_converges_on_sphere():
-    strategy = PGPE(20, 40, center=np.full(20, 3.0), seed=0, init_sigma=0.5, center_learning_rate=0.1, optimizer="clipup")
+    strategy = PGPE(20, 40, center=np.full(20, 3.0), seed=0, sigma=0.5, learning_rate=0.1, optimizer="clipup")
     run(strategy, negated(benchmarks.sphere), 300)
     assert benchmarks.sphere(strategy.center)[0] < 0.5  # from 180; measured 0.06-0.2
 
@@ -152,22 +157,25 @@ def test_openai_es_samples_mirrored_pairs():
     np.testing.assert_allclose(population[:5] + population[5:], np.tile(2 * np.arange(7.0), (5, 1)), atol=1e-5)
 
 
-def test_openai_es_weight_decay_and_sigma_decay():
-    es = OpenAIES(5, 4, center=np.ones(5), seed=0, learning_rate=0.1, weight_decay=0.5, sigma=0.1, sigma_decay=0.5, sigma_limit=0.03)
+def test_openai_es_weight_decay_and_sigma_schedule():
+    es = OpenAIES(5, 4, center=np.ones(5), seed=0, learning_rate=0.1, weight_decay=0.5, sigma=0.1,
+                  sigma_schedule=decay(0.5, floor=0.03))
     es.ask()
     es.tell(np.zeros(4))  # all scores tie: no gradient, only the decay acts
     np.testing.assert_allclose(es.center, np.full(5, 0.95), rtol=1e-6)
-    assert es.sigma == pytest.approx(0.05)
-    es.ask()
+    assert es.current_sigma == pytest.approx(0.05)
+    population = es.ask()
+    np.testing.assert_allclose(np.abs(population - es.center).max() / np.abs(es._noise).max(), 0.05, rtol=1e-5)
     es.tell(np.zeros(4))
-    assert es.sigma == pytest.approx(0.03)  # floored at sigma_limit
+    assert es.current_sigma == pytest.approx(0.03)  # floored
+    assert es.sigma == 0.1 and es.hyperparameters["sigma"] == 0.1  # the hyperparameter is never overwritten
 
 
 def test_pgpe_sigma_changes_at_most_max_change():
-    pgpe = PGPE(30, 20, seed=0, init_sigma=0.1, sigma_learning_rate=10.0, sigma_max_change=0.2)
+    pgpe = PGPE(30, 20, seed=0, sigma=0.1, sigma_learning_rate=10.0, sigma_max_change=0.2)
     population = pgpe.ask()
     pgpe.tell(-np.sum(population**2, axis=1))
-    ratio = pgpe.sigma / 0.1
+    ratio = pgpe.current_sigma / 0.1
     assert np.all(ratio >= 0.8 - 1e-6) and np.all(ratio <= 1.2 + 1e-6)
     assert not np.allclose(ratio, 1.0)
 
@@ -179,9 +187,9 @@ def test_snes_utilities_sum_to_zero_and_favour_the_best():
 
 
 def test_snes_shrinks_sigma_near_the_optimum():
-    snes = SNES(5, 12, seed=0, init_sigma=1.0)
+    snes = SNES(5, 12, seed=0, sigma=1.0)
     run(snes, negated(benchmarks.sphere), 100)
-    assert np.all(snes.sigma < 0.1)
+    assert np.all(snes.current_sigma < 0.1) and snes.sigma == 1.0
 
 
 # ---------------------------------------------------------------------------
@@ -345,14 +353,14 @@ def test_openai_es_raw_scores_with_nan_and_inf(shaping):
 
 def test_ga_first_population_keeps_the_center():
     center = np.linspace(-1, 1, 9)
-    population = SimpleGA(9, 6, center=center, seed=0, init_sigma=0.5).ask()
+    population = SimpleGA(9, 6, center=center, seed=0, initial_spread=0.5).ask()
     np.testing.assert_array_equal(population[0], center.astype(np.float32))
     assert not np.any(np.all(population[1:] == population[0], axis=1))
 
 
 def test_ga_elitism_keeps_the_best_individual():
     score = negated(benchmarks.sphere)
-    ga = SimpleGA(10, 20, center=np.full(10, 2.0), seed=0, num_elites=2, mutation_sigma=0.5, init_sigma=1.0)
+    ga = SimpleGA(10, 20, center=np.full(10, 2.0), seed=0, num_elites=2, mutation_sigma=0.5, initial_spread=1.0)
     best_so_far = -np.inf
     for generation in range(30):
         population = ga.ask()
@@ -372,7 +380,7 @@ def test_ga_elitism_keeps_the_best_individual():
 def test_ga_without_elitism_may_lose_the_best():
     # the contrast that makes the elitism test meaningful
     score = negated(benchmarks.sphere)
-    ga = SimpleGA(10, 20, center=np.full(10, 2.0), seed=0, num_elites=0, mutation_rate=1.0, mutation_sigma=0.5, init_sigma=1.0)
+    ga = SimpleGA(10, 20, center=np.full(10, 2.0), seed=0, num_elites=0, mutation_rate=1.0, mutation_sigma=0.5, initial_spread=1.0)
     population = ga.ask()
     best = population[np.argmax(score(population))]
     ga.tell(score(population))
@@ -403,8 +411,8 @@ def test_registry():
     for name, cls in STRATEGIES.items():
         assert cls.name == name
         assert isinstance(get_strategy(name, 4, 6, seed=0), cls)
-    assert isinstance(get_strategy(PGPE, 4, 6, seed=0, init_sigma=0.2), PGPE)
-    assert get_strategy("PGPE", 4, 6, seed=0, init_sigma=0.2).init_sigma == 0.2
+    assert isinstance(get_strategy(PGPE, 4, 6, seed=0, sigma=0.2), PGPE)
+    assert get_strategy("PGPE", 4, 6, seed=0, sigma=0.2).sigma == 0.2
     existing = SNES(4, 6, seed=0)
     assert get_strategy(existing, 4, 6) is existing
     assert "population_size=6" in repr(existing)
@@ -418,7 +426,7 @@ def test_registry_errors():
     with pytest.raises(ValueError, match="population_size=8"):
         get_strategy(SNES(4, 6), 4, 8)
     with pytest.raises(ValueError, match="sigma"):
-        get_strategy(SNES(4, 6), 4, 6, init_sigma=0.3)
+        get_strategy(SNES(4, 6), 4, 6, sigma=0.3)
 
 
 @pytest.mark.parametrize(
@@ -440,8 +448,13 @@ def test_registry_errors():
         (lambda: SimpleGA(4, 6, tournament_size=0), "tournament_size"),
         (lambda: OpenAIES(4, 6, sigma=-0.1), "sigma"),
         (lambda: OpenAIES(4, 6, fitness_shaping="ranks"), "centered_ranks"),
-        (lambda: PGPE(4, 6, optimizer="sgd"), "clipup"),
-        (lambda: SNES(4, 6, init_sigma=0.0), "init_sigma"),
+        (lambda: PGPE(4, 6, optimizer="rmsprop"), "clipup"),
+        (lambda: SNES(4, 6, sigma=0.0), "sigma"),
+        (lambda: PGPE(4, 6, learning_rate=-1.0), "learning_rate"),
+        (lambda: OpenAIES(4, 6, sigma_schedule=0.99), "sigma_schedule"),
+        (lambda: OpenAIES(4, 6, optimizer=Adam(beta1=1.0)), "beta1"),
+        (lambda: SimpleGA(4, 6, initial_spread=-1.0), "initial_spread"),
+        (lambda: OpenAIES(4, 6, sigma="0.1"), "sigma"),
     ],
 )
 def test_bad_arguments_raise_value_error(build, message):
@@ -465,21 +478,172 @@ def test_module_docstring_teaches_ask_tell():
     assert "10_neuroevolution_at_scale.ipynb" in strategies.__doc__
 
 
-def test_openai_es_learning_rate_decays_to_its_floor_and_survives_a_checkpoint():
-    import pickle
-
-    from evolab.strategies import OpenAIES
-
-    es = OpenAIES(4, 8, seed=0, learning_rate=0.1, learning_rate_decay=0.5, learning_rate_limit=0.02)
+def test_openai_es_learning_rate_schedule_and_its_checkpoint():
+    es = OpenAIES(4, 8, seed=0, learning_rate=0.1, learning_rate_schedule=decay(0.5, floor=0.02))
     for _ in range(2):
         population = es.ask()
         es.tell(-np.sum(population**2, axis=1))
-    assert es.learning_rate == pytest.approx(0.025)  # 0.1 halved twice
+    assert es.current_learning_rate == pytest.approx(0.025)  # 0.1 halved twice
     es.ask()
     es.tell(np.zeros(8))
-    assert es.learning_rate == pytest.approx(0.02)
-    restored = OpenAIES(4, 8, seed=1)
-    restored.load_state_dict(pickle.loads(pickle.dumps(es.state_dict())))
-    assert restored.learning_rate == pytest.approx(0.02) and restored.learning_rate_decay == 0.5
-    with pytest.raises(ValueError, match="learning_rate_decay"):
-        OpenAIES(4, 8, learning_rate_decay=0)
+    assert es.current_learning_rate == pytest.approx(0.02) and es.learning_rate == 0.1
+    state = pickle.loads(pickle.dumps(es.state_dict()))
+    restored = OpenAIES(4, 8, seed=1, learning_rate=0.1, learning_rate_schedule=decay(0.5, floor=0.02))
+    restored.load_state_dict(state)
+    assert restored.current_learning_rate == pytest.approx(0.02)
+    np.testing.assert_array_equal(restored.ask(), es.ask())
+    with pytest.raises(ValueError, match="decay rate"):
+        decay(0)
+    bad = OpenAIES(4, 8, seed=0, learning_rate_schedule=lambda initial, generation: initial - generation)
+    bad.ask()
+    bad.tell(np.arange(8.0))  # the schedule gives 0.02 at generation 0: fine
+    bad.ask()
+    with pytest.raises(ValueError, match=r"learning_rate_schedule\(0.02, 1\) to return a finite number > 0, received -0.98"):
+        bad.tell(np.arange(8.0))
+
+
+def test_decay_schedule():
+    schedule = decay(0.5, floor=0.03)
+    assert [schedule(0.1, generation) for generation in range(4)] == pytest.approx([0.1, 0.05, 0.03, 0.03])
+    assert schedule == decay(0.5, floor=0.03) and schedule != decay(0.5)
+    assert repr(schedule) == "decay(0.5, floor=0.03)"
+
+
+# ---------------------------------------------------------------------------
+# One vocabulary: sigma and learning_rate for every evolution strategy
+# ---------------------------------------------------------------------------
+
+GAUSSIAN = [name for name, cls in STRATEGIES.items() if issubclass(cls, strategies.GaussianStrategy)]
+
+
+def test_every_gaussian_strategy_is_an_evolution_strategy_of_the_registry():
+    assert set(GAUSSIAN) == {"openai_es", "pgpe", "snes"}
+
+
+@pytest.mark.parametrize("name", GAUSSIAN)
+def test_every_evolution_strategy_takes_sigma_and_learning_rate(name):
+    strategy = get_strategy(name, 2000, 8, center=np.full(2000, 1.0), seed=0, sigma=0.2, learning_rate=0.05)
+    assert strategy.sigma == 0.2 and strategy.learning_rate == 0.05
+    assert {"sigma", "learning_rate"} <= set(strategy.hyperparameters)
+    # sigma is what the first population's spread really is
+    spread = (strategy.ask() - strategy.center).std()
+    assert spread == pytest.approx(0.2, rel=0.02)
+    np.testing.assert_allclose(strategy.current_sigma, 0.2)
+    # and learning_rate scales the first step of the center
+    def first_step(learning_rate):
+        es = get_strategy(name, 50, 8, seed=0, sigma=0.2, learning_rate=learning_rate)
+        population = es.ask()
+        es.tell(-np.sum((population - 3.0) ** 2, axis=1))
+        return np.linalg.norm(es.center)
+
+    assert first_step(0.1) == pytest.approx(2 * first_step(0.05), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "name, old, new",
+    [
+        ("pgpe", "init_sigma", "sigma"),
+        ("pgpe", "center_learning_rate", "learning_rate"),
+        ("pgpe", "max_speed", "ClipUp"),
+        ("snes", "init_sigma", "sigma"),
+        ("openai_es", "sigma_decay", "sigma_schedule"),
+        ("openai_es", "learning_rate_limit", "learning_rate_schedule"),
+        ("openai_es", "beta1", "Adam"),
+        ("ga", "init_sigma", "initial_spread"),
+        ("ga", "sigma", "mutation_sigma"),
+    ],
+)
+def test_old_names_say_which_name_replaced_them(name, old, new):
+    with pytest.raises(ValueError, match=rf"{old} -> .*{new}"):
+        get_strategy(name, 4, 6, **{old: 0.1})
+    with pytest.raises(ValueError, match=rf"{old} -> .*{new}"):
+        STRATEGIES[name](4, 6, **{old: 0.1})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_strategy_tracks_its_best_solution(name):
+    strategy = get_strategy(name, 6, 8, center=np.ones(6), seed=0)
+    assert strategy.best_fitness == -np.inf
+    np.testing.assert_array_equal(strategy.best_solution, np.ones(6))
+    best_told = -np.inf
+    for _ in range(5):
+        population = strategy.ask()
+        fitness = -np.sum(population**2, axis=1)
+        fitness[3] = np.nan  # never the best
+        if np.nanmax(fitness) > best_told:
+            best_told, best_row = np.nanmax(fitness), population[np.nanargmax(fitness)].copy()
+        strategy.tell(fitness)
+    assert strategy.best_fitness == best_told
+    np.testing.assert_array_equal(strategy.best_solution, best_row)
+    restored = get_strategy(name, 6, 8, seed=1)
+    restored.load_state_dict(pickle.loads(pickle.dumps(strategy.state_dict())))
+    assert restored.best_fitness == best_told
+    np.testing.assert_array_equal(restored.best_solution, best_row)
+
+
+@pytest.mark.parametrize(
+    "name, saved, here, differs",
+    [
+        ("pgpe", dict(sigma=0.1), dict(sigma=0.2), "sigma"),
+        ("openai_es", dict(optimizer="adam"), dict(optimizer="sgd"), "optimizer"),
+        ("openai_es", dict(sigma_schedule=decay(0.9)), dict(), "sigma_schedule"),
+        ("ga", dict(mutation_rate=0.2), dict(), "mutation_rate"),
+    ],
+)
+def test_load_state_dict_never_replaces_hyperparameters(name, saved, here, differs):
+    original = get_strategy(name, 5, 6, seed=0, **saved)
+    run(original, negated(benchmarks.sphere), 2)
+    other = get_strategy(name, 5, 6, seed=0, **here)
+    before = other.hyperparameters
+    with pytest.raises(ValueError, match=rf"other hyperparameters \({differs}: saved"):
+        other.load_state_dict(original.state_dict())
+    assert other.hyperparameters == before and other.generation == 0
+
+
+# ---------------------------------------------------------------------------
+# Optimizers: their own options and state
+# ---------------------------------------------------------------------------
+
+
+def test_adam_first_step_has_the_learning_rate_per_parameter():
+    adam = Adam()
+    step = adam.step(np.array([3.0, -0.001, 0.0], dtype=np.float32), 0.1)
+    np.testing.assert_allclose(step, [0.1, -0.1, 0.0], atol=1e-4)
+    assert adam.steps == 1 and adam.options == {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
+
+
+def test_sgd_momentum_accumulates_and_clipup_caps_the_speed():
+    sgd = SGD(momentum=0.5)
+    gradient = np.ones(3, dtype=np.float32)
+    np.testing.assert_allclose(sgd.step(gradient, 0.1), 0.1)
+    np.testing.assert_allclose(sgd.step(gradient, 0.1), 0.15)  # 0.1 * (1 + 0.5)
+    np.testing.assert_allclose(SGD().step(gradient * 4, 0.1), 0.4)
+    clipup = ClipUp(momentum=0.9, max_speed=0.15)
+    for _ in range(20):
+        step = clipup.step(gradient * 1000, 0.1)
+    assert np.linalg.norm(step) == pytest.approx(0.15, rel=1e-5)  # capped, whatever the gradient's scale
+
+
+def test_get_optimizer_gives_a_fresh_copy_and_state_round_trips():
+    adam = Adam(beta1=0.8)
+    adam.step(np.ones(4, dtype=np.float32), 0.1)
+    fresh = get_optimizer(adam)
+    assert fresh is not adam and fresh == adam and fresh.steps == 0 and fresh.moment1 is None
+    assert get_optimizer("ClipUp") == ClipUp()
+    with pytest.raises(ValueError, match="sgd.*adam.*clipup"):
+        get_optimizer("rmsprop")
+    copy = Adam(beta1=0.8)
+    copy.load_state_dict(pickle.loads(pickle.dumps(adam.state_dict())))
+    gradient = np.arange(4, dtype=np.float32)
+    np.testing.assert_array_equal(copy.step(gradient, 0.1), adam.step(gradient, 0.1))
+
+
+def test_one_algorithm_per_file_and_no_file_much_above_300_lines():
+    from pathlib import Path
+
+    folder = Path(strategies.__file__).parent
+    for cls in STRATEGIES.values():
+        assert Path(__import__(cls.__module__, fromlist=["_"]).__file__).parent == folder
+    assert len({cls.__module__ for cls in STRATEGIES.values()}) == len(STRATEGIES)
+    for path in folder.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 320, path.name

@@ -20,16 +20,16 @@ def fake_evolution(step_seconds=0.0, fail_at=None):
     """A run_fn shaped like evolab.neuroevolve: reports each generation, honours stop requests."""
     calls = []
 
-    def run(callbacks, population_size, num_generations, mutation_rate, crossover_rate, strategy, seed):
+    def run(callbacks, population_size, num_generations, learning_rate, sigma, strategy, seed):
         calls.append(dict(population_size=population_size, num_generations=num_generations,
-                          mutation_rate=mutation_rate, crossover_rate=crossover_rate, strategy=strategy, seed=seed))
+                          learning_rate=learning_rate, sigma=sigma, strategy=strategy, seed=seed))
         callbacks = CallbackList(callbacks)
         callbacks.on_run_begin({"kind": "neuroevolution", "step_name": "generation", "total_steps": num_generations})
         best, generations = -1.0, 0
         try:
             for generation in range(num_generations):
                 if generation == fail_at:
-                    raise ValueError("mutation_rate must be in [0, 1]; received 7")
+                    raise ValueError("Expected sigma to be a finite number > 0, received -7.")
                 time.sleep(step_seconds)
                 fitness = 1.0 - 1.0 / (generation + 2)
                 best = max(best, fitness)
@@ -64,7 +64,7 @@ def test_run_button_runs_with_the_widget_values_and_advances_the_progress_bar():
     panel.controls["seed"].value = 7
     panel.run_button.click()
     result = panel.wait(timeout=30)
-    assert run.calls == [dict(population_size=30, num_generations=15, mutation_rate=0.1, crossover_rate=0.5,
+    assert run.calls == [dict(population_size=30, num_generations=15, learning_rate=0.02, sigma=0.03,
                               strategy="pgpe", seed=7)]
     assert result is panel.result and result.generations == 15 and result.strategy == "pgpe"
     assert panel.error is None
@@ -101,7 +101,7 @@ def test_an_exception_in_run_fn_is_shown_and_kept():
     panel.run_button.click()
     assert panel.wait(timeout=30) is None
     assert isinstance(panel.error, ValueError)
-    assert "mutation_rate must be in [0, 1]" in panel.status.value
+    assert "Expected sigma to be a finite number &gt; 0, received -7." in panel.status.value
     assert "ValueError" in panel.status.value and "Traceback" in panel.traceback
     assert not panel.run_button.disabled and panel.stop_button.disabled
     assert panel.progress.value == 2  # the generations before the failure are still shown
@@ -184,10 +184,25 @@ def test_make_control_kinds_and_errors():
         widgets.make_control("population_size", (10, 200, 10, 1000))
     with pytest.raises(ValueError, match="expected a widget"):
         widgets.make_control("strategy", {"ga": 1})
-    panel = widgets.evolution_panel(fake_evolution(), crossover_rate=None, elitism=2)
-    assert "crossover_rate" not in panel.controls and panel.values["elitism"] == 2
+    panel = widgets.evolution_panel(fake_evolution(), sigma=None, elitism=2)
+    assert "sigma" not in panel.controls and panel.values["elitism"] == 2
     with pytest.raises(ValueError, match="run_fn must be a function"):
         widgets.ControlPanel("not a function", {})
+
+
+def test_the_default_panel_speaks_the_strategies_vocabulary():
+    import numpy as np
+
+    from evolab.strategies import STRATEGIES, get_strategy
+
+    panel = widgets.evolution_panel(fake_evolution())
+    assert sorted(panel.controls["strategy"].options) == sorted(STRATEGIES)
+    assert panel.controls["strategy"].value != "ga"  # the first choice takes the default sliders as they are
+    for name in panel.controls["strategy"].options:
+        if name != "ga":  # every evolution strategy takes the default sliders' names
+            values = panel.values
+            strategy = get_strategy(name, 4, 6, learning_rate=values["learning_rate"], sigma=values["sigma"])
+            assert np.all(np.isclose(strategy.current_sigma, values["sigma"]))
 
 
 def test_wait_times_out_while_running():
