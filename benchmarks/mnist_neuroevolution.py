@@ -25,17 +25,23 @@ from evolab.callbacks import TimeLimit  # noqa: E402
 
 # Tuned settings per (strategy, network); anything here can be overridden with --options JSON.
 PRESETS = {
-    ("pgpe", "mlp"): dict(population_size=256, batch_size=256, center_learning_rate=0.01, init_sigma=0.04),
+    ("pgpe", "mlp"): dict(population_size=256, batch_size=256, learning_rate=0.01, sigma=0.04),
     ("openai_es", "mlp"): dict(population_size=128, batch_size=512, learning_rate=0.015, sigma=0.02,
-                               learning_rate_decay=0.999, learning_rate_limit=0.002),
+                               learning_rate_schedule=evolab.strategies.decay(0.999, floor=0.002)),
     ("snes", "mlp"): dict(population_size=256, batch_size=256),
     ("ga", "mlp"): dict(population_size=256, batch_size=256, num_elites=4),
-    ("pgpe", "cnn"): dict(population_size=256, batch_size=256, center_learning_rate=0.03, init_sigma=0.05),
+    ("pgpe", "cnn"): dict(population_size=256, batch_size=256, learning_rate=0.03, sigma=0.05),
     ("openai_es", "cnn"): dict(population_size=256, batch_size=256, learning_rate=0.02, sigma=0.03),
     ("snes", "cnn"): dict(population_size=256, batch_size=256),
     ("ga", "cnn"): dict(population_size=256, batch_size=256, num_elites=4),
 }
 MILESTONES = (1, 2, 5, 10, 15)
+
+
+def from_json(options):
+    """--options as neuroevolve keywords: a schedule is written {"decay": rate, "floor": value}."""
+    return {key: evolab.strategies.decay(value["decay"], floor=value.get("floor", 0.0))
+            if key.endswith("_schedule") and isinstance(value, dict) else value for key, value in options.items()}
 
 
 def run(strategy, network, minutes, hidden_units, options, out):
@@ -68,7 +74,8 @@ def main():
     parser.add_argument("--configs", nargs="+", default=["pgpe:mlp", "openai_es:mlp", "snes:mlp", "ga:mlp",
                                                          "pgpe:cnn"])
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[32])
-    parser.add_argument("--options", default="{}", help="JSON of extra neuroevolve/strategy settings for every run")
+    parser.add_argument("--options", default="{}", help='JSON of extra neuroevolve/strategy settings for every run, '
+                        'e.g. {"sigma": 0.02, "learning_rate_schedule": {"decay": 0.999, "floor": 0.002}}')
     parser.add_argument("--out", default="results/mnist_neuroevolution")
     args = parser.parse_args()
     out = Path(args.out)
@@ -77,9 +84,9 @@ def main():
     rows = []
     for config in args.configs:
         strategy, network = config.split(":")
-        row = run(strategy, network, args.minutes, tuple(args.hidden_units), json.loads(args.options), out)
+        row = run(strategy, network, args.minutes, tuple(args.hidden_units), from_json(json.loads(args.options)), out)
         rows.append(row)
-        print(json.dumps(row), flush=True)
+        print(json.dumps(row, default=repr), flush=True)
     shown = [m for m in MILESTONES if m <= args.minutes]
     print(f"\n| strategy | network | parameters | population | batch | generations | "
           + " | ".join(f"best val @ {m} min" for m in shown) + " | test accuracy |")
