@@ -43,7 +43,7 @@ test-backends: $(BACKENDS_VENV)/.installed
 	for backend in jax torch; do \
 		echo "== KERAS_BACKEND=$$backend"; \
 		KERAS_BACKEND=$$backend $(QUICK_ENV) $(BACKENDS_VENV)/bin/python -m pytest -q -p no:cacheprovider \
-			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py -k "not sigkill" || exit 1; \
+			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py tests/test_lowrank.py -k "not sigkill" || exit 1; \
 	done
 
 # A real browser: JupyterLab on loopback and headless Chromium (Debian's `chromium`, never a downloaded build) run

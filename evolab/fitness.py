@@ -184,6 +184,7 @@ class PopulationEvaluator:
             raise ValueError(f"population_chunk must be a positive integer; received {population_chunk!r}")
         self.population_chunk = int(population_chunk)
         self._chunk_in_use = None
+        self._memory_budget = int(memory_budget)
         self._vectorized = True  # one batched pass; falls back to a loop where the backend cannot vectorize a layer
         self._score_chunk = _compile(self._score_chunk_eager)
         self.num_evaluations = 0
@@ -251,6 +252,10 @@ class PopulationEvaluator:
         return ops.take(self._x, index, axis=0), ops.take(self._y, index, axis=0)
 
     def __call__(self, population) -> np.ndarray:
+        from .strategies.lowrank_es import LowRankPopulation
+
+        if isinstance(population, LowRankPopulation):
+            return self._score_low_rank(population)
         population = self._population_array(population)
         x, y = self.draw_batch()
         num_samples = int(x.shape[0])
@@ -276,6 +281,63 @@ class PopulationEvaluator:
         else:
             scores = scores / math.ceil(num_samples / self.data_chunk)
         return scores.astype(np.float32)
+
+    # -- low-rank populations (evolab.strategies.LowRankES): members are never materialized -----------------
+
+    def _low_rank_pass_eager(self, center, factors, sigma, x, y):
+        from .lowrank import pair_outputs
+
+        outputs = pair_outputs(self._low_rank_steps, center, factors, sigma, self._low_rank_rank, x)
+        pairs, batch = int(outputs.shape[1]), int(outputs.shape[2])
+        members = ops.reshape(outputs, (2 * pairs, batch) + tuple(outputs.shape[3:]))
+        if self._per_sample is None:
+            return ops.reshape(ops.vectorized_map(lambda out: ops.cast(self._metric(y, out), "float32"), members),
+                               (2, pairs))
+        flat = ops.reshape(members, (2 * pairs * batch,) + tuple(outputs.shape[3:]))
+        per_sample = self._per_sample(ops.tile(y, (2 * pairs,)), flat)
+        return ops.sum(ops.reshape(per_sample, (2, pairs, batch)), axis=-1)
+
+    def _score_low_rank(self, population):
+        """Scores a :class:`~evolab.strategies.LowRankPopulation`: the shared products once, corrections per pair."""
+        from .lowrank import plan
+
+        if population.shapes != tuple(self.layout.shapes):
+            raise ValueError(f"Expected a low-rank population over this model's variables {self.layout.shapes}; "
+                             f"received one over {population.shapes}. Build the strategy with "
+                             "layer_shapes=evolab.ParameterLayout.from_model(model).shapes.")
+        if getattr(self, "_low_rank_steps", None) is None or self._low_rank_rank != population.rank:
+            self._low_rank_steps, self._low_rank_rank = plan(self.model), population.rank
+            self._low_rank_pass = _compile(self._low_rank_pass_eager)
+            self._pairs_in_use = None
+        x, y = self.draw_batch()
+        num_samples, half = int(x.shape[0]), population.half
+        per_pair = 8 * self.data_chunk * (self._activation_size() + population.rank)
+        if self._pairs_in_use is None or (half > self._pairs_in_use and self._pairs_in_use < self._pairs_cap(per_pair)):
+            self._pairs_in_use = min(half, self._pairs_cap(per_pair))
+        pairs = self._pairs_in_use
+        padded = -half % pairs
+        factors = population.factors
+        if padded:  # zero noise for the padding pairs: one traced shape for every chunk
+            factors = [tuple(ops.concatenate([f, ops.zeros((padded,) + tuple(f.shape[1:]), f.dtype)]) for f in factor)
+                       for factor in factors]
+        center = [ops.convert_to_tensor(part) for part in self.layout.unflatten(population.center)]
+        sigma = ops.convert_to_tensor(np.float32(population.sigma))
+        totals = np.zeros((2, half + padded), np.float64)
+        for start in range(0, half + padded, pairs):
+            chunk = [tuple(f[start:start + pairs] for f in factor) for factor in factors]
+            for begin in range(0, num_samples, self.data_chunk):
+                xs, ys = x[begin:begin + self.data_chunk], y[begin:begin + self.data_chunk]
+                totals[:, start:start + pairs] += ops.convert_to_numpy(self._low_rank_pass(center, chunk, sigma, xs, ys))
+        self.num_evaluations += population.population_size
+        scores = np.concatenate([totals[0, :half], totals[1, :half]])
+        if self._per_sample is not None:
+            scores = scores / num_samples
+        else:
+            scores = scores / math.ceil(num_samples / self.data_chunk)
+        return scores.astype(np.float32)
+
+    def _pairs_cap(self, bytes_per_pair):
+        return max(1, int(self._memory_budget // bytes_per_pair))
 
     def evaluate_one(self, vector) -> float:
         """Scores a single parameter vector (a convenience over ``self(vector[None])``)."""

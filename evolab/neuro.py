@@ -27,8 +27,8 @@ import pandas as pd
 
 from .callbacks import CallbackList, ProgressBar
 from .fitness import PopulationEvaluator, evaluate_parameters
-from .strategies import get_strategy
-from .weights import get_parameters, set_parameters
+from .strategies import STRATEGIES, Strategy, get_strategy, hyperparameter_names
+from .weights import ParameterLayout, get_parameters, set_parameters
 
 __all__ = ["neuroevolve", "NeuroevolutionResult", "HISTORY_COLUMNS"]
 
@@ -109,8 +109,9 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
             mini-batches, selection of the returned parameters on validation.
         test: an optional ``(x, y)`` pair, scored once at the end.
         strategy: a name from :data:`evolab.strategies.STRATEGIES` (``"ga"``,
-            ``"openai_es"``, ``"pgpe"``, ``"snes"``) or a
-            :class:`evolab.strategies.Strategy` instance.
+            ``"openai_es"``, ``"pgpe"``, ``"snes"``, ``"lowrank_es"``) or a
+            :class:`evolab.strategies.Strategy` instance. ``"lowrank_es"``
+            receives the model's variable shapes itself.
         population_size: individuals per generation.
         num_generations: total generations (a resumed run continues up to this number).
         batch_size: training examples drawn afresh each generation (``None``: all).
@@ -128,8 +129,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         progress_bar: show a ``tqdm`` progress bar.
         population_chunk: individuals per batched pass (``None``: chosen from memory).
         **strategy_options: hyperparameters for a strategy given by name.
-            Every evolution strategy (``"openai_es"``, ``"pgpe"``, ``"snes"``)
-            takes ``sigma=`` (its initial noise scale) and ``learning_rate=``
+            Every evolution strategy (``"openai_es"``, ``"pgpe"``, ``"snes"``,
+            ``"lowrank_es"``) takes ``sigma=`` (its initial noise scale) and ``learning_rate=``
             (the center's step size); the GA takes ``mutation_rate=``,
             ``mutation_sigma=``, ``crossover_rate=`` and ``initial_spread=``.
 
@@ -157,6 +158,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
     seed = _check_count("seed", seed, 0)
 
     initial = get_parameters(model)
+    if isinstance(strategy, str) and "layer_shapes" in hyperparameter_names(STRATEGIES.get(strategy.lower(), Strategy)):
+        strategy_options.setdefault("layer_shapes", ParameterLayout.from_model(model).shapes)  # a low-rank strategy
     strategy = get_strategy(strategy, initial.size, population_size, center=initial, seed=seed, **strategy_options)
     strategy_name = strategy.name
     config = {"strategy": strategy_name, "population_size": population_size, "num_params": int(initial.size),

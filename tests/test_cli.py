@@ -37,7 +37,7 @@ def test_bad_choices_are_rejected(tmp_path):
         cli.run_neuroevolution(dataset="cifar", out=tmp_path)
 
 
-@pytest.mark.parametrize("strategy", ["openai_es", "pgpe", "snes"])
+@pytest.mark.parametrize("strategy", ["openai_es", "pgpe", "snes", "lowrank_es"])
 def test_learning_rate_and_sigma_reach_every_evolution_strategy(tmp_path, strategy):
     import pickle
 

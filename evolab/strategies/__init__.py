@@ -27,7 +27,7 @@ The same interface is used by evosax and EvoJAX; here it is written in plain
 NumPy (float32, no loop over individuals) so that a population of a few
 hundred networks with 10^5 weights each fits comfortably in memory.
 
-Four strategies are included, one file each, also selectable by name:
+Five strategies are included, one file each, also selectable by name:
 
 * ``"ga"``: :class:`SimpleGA` (``ga.py``), a genetic algorithm (selection,
   crossover, Gaussian mutation, elitism), the same ideas as DEAP's ``eaSimple``.
@@ -39,6 +39,11 @@ Four strategies are included, one file each, also selectable by name:
   every parameter.
 * ``"snes"``: :class:`SNES` (``snes.py``), the separable natural evolution
   strategy.
+* ``"lowrank_es"``: :class:`LowRankES` (``lowrank_es.py``), OpenAI-ES with
+  low-rank perturbations of every weight matrix (EGGROLL, Sarkar et al. 2025):
+  its ``ask()`` returns factors, which :class:`evolab.PopulationEvaluator`
+  scores without building any member's weights, so populations of thousands
+  cost little more than plain inference.
 
 The evolution strategies (all but the GA) speak one vocabulary: ``sigma`` is
 the (initial) noise scale and ``learning_rate`` the step size of the center;
@@ -55,6 +60,7 @@ from __future__ import annotations
 
 from .base import GaussianStrategy, Strategy, hyperparameter_names, refuse_renamed
 from .ga import SimpleGA
+from .lowrank_es import LowRankES, LowRankPopulation
 from .openai_es import OpenAIES
 from .optimizers import OPTIMIZERS, SGD, Adam, ClipUp, Optimizer, get_optimizer
 from .pgpe import PGPE
@@ -63,13 +69,13 @@ from .shaping import FITNESS_SHAPINGS, centered_ranks, normalized, rank_utilitie
 from .snes import SNES
 
 __all__ = [
-    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "PGPE", "SNES", "STRATEGIES", "get_strategy",
+    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "PGPE", "SNES", "LowRankES", "LowRankPopulation", "STRATEGIES", "get_strategy",
     "centered_ranks", "normalized", "rank_utilities", "snes_utilities", "shape_fitness", "FITNESS_SHAPINGS",
     "Optimizer", "SGD", "Adam", "ClipUp", "OPTIMIZERS", "get_optimizer", "Decay", "decay",
 ]
 
 #: Every strategy by its name: what ``neuroevolve(strategy=...)``, the CLI and the panels accept.
-STRATEGIES = {cls.name: cls for cls in (SimpleGA, OpenAIES, PGPE, SNES)}
+STRATEGIES = {cls.name: cls for cls in (SimpleGA, OpenAIES, PGPE, SNES, LowRankES)}
 
 
 def get_strategy(name_or_instance, num_params, population_size, *, center=None, seed=None, **hyperparameters):

@@ -1,0 +1,144 @@
+"""The low-rank evolution strategy and its evaluation: members never materialized, the same scores as if they were."""
+
+import os
+import pickle
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+import evolab
+from evolab.strategies import LowRankES, LowRankPopulation, decay
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return evolab.data.load_digits()
+
+
+def build(hidden_units=(16, 12), input_shape=(64,), seed=0):
+    evolab.set_seed(seed)
+    return evolab.models.mlp(input_shape, hidden_units=hidden_units)
+
+
+def strategy_for(model, population_size=10, **options):
+    layout = evolab.ParameterLayout.from_model(model)
+    return LowRankES(layout.num_params, population_size, center=evolab.get_parameters(model),
+                     layer_shapes=layout.shapes, seed=0, **options)
+
+
+def test_members_are_center_plus_low_rank_matrices_in_mirrored_pairs():
+    es = LowRankES(4 * 5 + 5, 6, center=np.ones(25), layer_shapes=[(4, 5), (5,)], rank=2, sigma=0.1, seed=0)
+    population = es.ask()
+    assert isinstance(population, LowRankPopulation) and population.shape == (6, 25)
+    members = np.asarray(population)
+    np.testing.assert_allclose(members[:3] + members[3:], 2.0, atol=1e-6)  # mirrored
+    for i in range(3):
+        kernel = (members[i, :20] - 1.0).reshape(4, 5)
+        assert np.linalg.matrix_rank(kernel, tol=1e-6) == 2  # rank 2, not a full 4 x 5 matrix of noise
+        a, b = (np.asarray(f[i]) for f in population.factors[0])
+        np.testing.assert_allclose(kernel, 0.1 / np.sqrt(2) * a @ b.T, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(members[i, 20:] - 1.0, 0.1 * np.asarray(population.factors[1][0][i]), atol=1e-6)
+    np.testing.assert_array_equal(population.member(4), members[4])
+    with pytest.raises(IndexError, match=r"\[0, 6\)"):
+        population.member(6)
+
+
+def test_the_noise_is_regenerated_not_stored():
+    es = LowRankES(784 * 128, 16_384, layer_shapes=[(784, 128)], seed=3)
+    population = es.ask()
+    factor_bytes = sum(np.asarray(f).nbytes for factor in population.factors for f in factor)
+    assert factor_bytes == 8192 * (784 + 128) * 4  # 29 MB of factors, against 6.6 GB for the dense population
+    state = es.state_dict()
+    assert len(pickle.dumps(state)) < 4 * 784 * 128 * 4  # center, best, optimizer moments: no noise
+    again = LowRankES(784 * 128, 16_384, layer_shapes=[(784, 128)], seed=99)
+    again.load_state_dict(pickle.loads(pickle.dumps(state)))  # restored between ask() and tell()
+    for mine, theirs in zip(population.factors[0], again.ask().factors[0]):
+        np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+
+
+def test_rank_and_layer_shapes_are_checked():
+    with pytest.raises(ValueError, match="rank"):
+        LowRankES(20, 4, layer_shapes=[(4, 5)], rank=0)
+    with pytest.raises(ValueError, match="num_params=21"):
+        LowRankES(21, 4, layer_shapes=[(4, 5)])
+    with pytest.raises(ValueError, match="even"):
+        LowRankES(20, 5)
+
+
+@pytest.mark.parametrize("metric", ["neg_loss", "accuracy"])
+def test_low_rank_scores_equal_scoring_the_materialized_members(digits, metric):
+    model = build()
+    es = strategy_for(model, population_size=14, rank=2, sigma=0.2)
+    population = es.ask()
+    # a small memory budget: several chunks of pairs, the last one padded, and the data split in chunks
+    evaluator = evolab.PopulationEvaluator(model, *digits.train, metric=metric, data_chunk=500, memory_budget=500_000)
+    low_rank = evaluator(population)
+    assert evaluator._pairs_in_use < population.half and population.half % evaluator._pairs_in_use
+    dense = evaluator(np.asarray(population))
+    np.testing.assert_allclose(low_rank, dense, rtol=1e-5, atol=1e-5)
+    one_by_one = [evolab.evaluate_parameters(model, population.member(i), *digits.train, metric) for i in range(14)]
+    np.testing.assert_allclose(low_rank, one_by_one, rtol=1e-4, atol=1e-5)
+    assert len(set(np.round(low_rank, 6))) > 7  # the members really differ
+
+
+def test_a_functional_chain_with_flatten_and_dropout_scores_the_same(digits):
+    import keras
+
+    inputs = keras.Input((8, 8))
+    h = keras.layers.Flatten()(inputs)
+    h = keras.layers.Dense(10, activation="tanh")(h)
+    h = keras.layers.Dropout(0.5)(h)
+    outputs = keras.layers.Dense(10)(h)  # logits
+    model = keras.Model(inputs, outputs)
+    x, y = digits.train[0].reshape(-1, 8, 8), digits.train[1]
+    population = strategy_for(model, population_size=6, sigma=0.3).ask()
+    evaluator = evolab.PopulationEvaluator(model, x, y, metric="neg_loss")
+    np.testing.assert_allclose(evaluator(population), evaluator(np.asarray(population)), rtol=1e-5, atol=1e-5)
+
+
+def test_an_unsupported_layer_is_named():
+    model = evolab.models.cnn((8, 8, 1))
+    population = strategy_for(model, population_size=4).ask()
+    evaluator = evolab.PopulationEvaluator(model, np.zeros((10, 8, 8, 1), np.float32), np.zeros(10, int))
+    with pytest.raises(ValueError, match=r"conv_0.*Conv2D.*Dense.*pgpe"):
+        evaluator(population)
+    other = strategy_for(build(hidden_units=(4,)), population_size=4).ask()
+    with pytest.raises(ValueError, match="layer_shapes"):
+        evolab.PopulationEvaluator(build(), np.zeros((10, 64), np.float32), np.zeros(10, int))(other)
+
+
+def test_gradient_estimate_points_along_the_true_gradient():
+    # f(W) = -|W - T|^2 for a 20 x 20 matrix: gradient -2 (W - T) = 2 T at W = 0
+    target = np.random.default_rng(1).normal(size=(20, 20))
+    es = LowRankES(400, 8000, layer_shapes=[(20, 20)], sigma=0.01, fitness_shaping="raw", seed=0)
+    population = np.asarray(es.ask())
+    estimate = es.gradient_estimate(-np.sum((population - target.reshape(-1)) ** 2, axis=1))
+    true = 2 * target.reshape(-1)
+    assert estimate @ true / (np.linalg.norm(estimate) * np.linalg.norm(true)) > 0.85
+    assert np.linalg.norm(estimate) == pytest.approx(np.linalg.norm(true), rel=0.25)
+
+
+def test_schedules_and_exact_resume(digits, tmp_path):
+    model = build()
+    options = dict(strategy="lowrank_es", population_size=16, batch_size=128, seed=1, progress_bar=False,
+                   sigma=0.1, learning_rate=0.02, sigma_schedule=decay(0.9, floor=0.05))
+    full = evolab.neuroevolve(model, digits.train, digits.validation, num_generations=6, **options)
+    model = build()
+    evolab.neuroevolve(model, digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
+                       checkpoint_every=1, **options)
+    model = build()
+    resumed = evolab.neuroevolve(model, digits.train, digits.validation, num_generations=6,
+                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
+    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
+    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+    assert full.strategy.current_sigma == pytest.approx(max(0.1 * 0.9**6, 0.05))
+
+
+def test_neuroevolve_learns_digits_with_the_low_rank_strategy(digits):
+    model = build(hidden_units=(32,))
+    result = evolab.neuroevolve(model, digits.train, digits.validation, digits.test, strategy="lowrank_es",
+                                population_size=64, num_generations=60, seed=0, progress_bar=False,
+                                sigma=0.05, learning_rate=0.02)
+    assert result.best_val_accuracy > 0.8 and result.test_accuracy > 0.75, result.history.tail()
