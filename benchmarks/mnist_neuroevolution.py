@@ -34,6 +34,9 @@ PRESETS = {
     ("openai_es", "cnn"): dict(population_size=256, batch_size=256, learning_rate=0.02, sigma=0.03),
     ("snes", "cnn"): dict(population_size=256, batch_size=256),
     ("ga", "cnn"): dict(population_size=256, batch_size=256, num_elites=4),
+    # the low-rank strategy affords a wider network and a larger population: members cost little more than inference
+    ("lowrank_es", "mlp"): dict(population_size=2048, batch_size=256, learning_rate=0.005, sigma=0.02,
+                                hidden_units=[128]),
 }
 MILESTONES = (1, 2, 5, 10, 15)
 
@@ -47,6 +50,7 @@ def from_json(options):
 def run(strategy, network, minutes, hidden_units, options, out):
     settings = dict(PRESETS.get((strategy, network), dict(population_size=256, batch_size=256)))
     settings.update(options)
+    hidden_units = tuple(settings.pop("hidden_units", hidden_units))
     evolab.set_seed(0)
     data = evolab.data.load_mnist(flatten=network != "cnn")
     if network == "cnn":
@@ -62,7 +66,8 @@ def run(strategy, network, minutes, hidden_units, options, out):
     for milestone in MILESTONES:
         within = history[history["wall_time"] <= milestone * 60]
         reached[milestone] = float(within["best_val_accuracy"].max()) if len(within) else float("nan")
-    return {"strategy": strategy, "network": network, "num_params": int(result.best_parameters.size),
+    return {"strategy": strategy, "network": network if network == "cnn" else f"mlp {'-'.join(map(str, (784,) + hidden_units + (10,)))}",
+            "num_params": int(result.best_parameters.size),
             "settings": settings, "generations": result.num_generations,
             "seconds": float(history["wall_time"].iloc[-1]), "reached": reached,
             "best_val_accuracy": result.best_val_accuracy, "test_accuracy": result.test_accuracy}
@@ -73,7 +78,8 @@ def main():
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--configs", nargs="+", default=["pgpe:mlp", "openai_es:mlp", "snes:mlp", "ga:mlp",
                                                          "pgpe:cnn"])
-    parser.add_argument("--hidden-units", type=int, nargs="+", default=[32])
+    parser.add_argument("--hidden-units", type=int, nargs="+", default=[32], help="the MLP's hidden widths, where "
+                        "the preset names none (lowrank_es: 128)")
     parser.add_argument("--options", default="{}", help='JSON of extra neuroevolve/strategy settings for every run, '
                         'e.g. {"sigma": 0.02, "learning_rate_schedule": {"decay": 0.999, "floor": 0.002}}')
     parser.add_argument("--out", default="results/mnist_neuroevolution")

@@ -106,8 +106,9 @@ def pair_outputs(steps, center, factors, sigma, rank, x):
             if shared:  # x @ W once for the population; the correction once per pair, +/- for its two members
                 base = ops.matmul(h, center[kernel])[None, None]
                 correction = ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
-            else:
-                base = ops.matmul(h, center[kernel])
+            else:  # every member has its own input: one large matrix product for all of them, then the corrections
+                base = ops.reshape(ops.matmul(ops.reshape(h, (-1, h.shape[-1])), center[kernel]),
+                                   tuple(h.shape[:3]) + (-1,))
                 correction = ops.einsum("sqbr,qnr->sqbn", ops.einsum("sqbm,qmr->sqbr", h, a), b)
             h = base + signs * scale * correction
             if bias is not None:

@@ -15,9 +15,8 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_positive
 from .base import Strategy
-from .openai_es import _scheduled
 from .optimizers import get_optimizer
-from .schedules import check_schedule
+from .schedules import Scheduled, check_schedule
 from .shaping import FITNESS_SHAPINGS
 
 __all__ = ["LowRankES", "LowRankPopulation"]
@@ -87,7 +86,7 @@ class LowRankPopulation:
         return dense if dtype is None else dense.astype(dtype)
 
 
-class LowRankES(Strategy):
+class LowRankES(Scheduled, Strategy):
     """An evolution strategy whose members differ from the center by low-rank matrices (EGGROLL).
 
     OpenAI-ES perturbs all ``m * n`` weights of a matrix independently, so a
@@ -172,16 +171,6 @@ class LowRankES(Strategy):
         """The center of the search distribution (a copy)."""
         return self.mean.copy()
 
-    @property
-    def current_sigma(self):
-        """The noise scale of this generation: ``sigma`` under ``sigma_schedule``."""
-        return _scheduled("sigma", self.sigma, self.sigma_schedule, self.generation)
-
-    @property
-    def current_learning_rate(self):
-        """The step size of this generation: ``learning_rate`` under ``learning_rate_schedule``."""
-        return _scheduled("learning_rate", self.learning_rate, self.learning_rate_schedule, self.generation)
-
     def _sample(self):
         from keras import random
 
@@ -216,8 +205,9 @@ class LowRankES(Strategy):
         differences = ops.convert_to_tensor((utilities[:half] - utilities[half:]).astype(np.float32))
         parts = []
         for factor in population.factors:
-            if len(factor) == 2:  # sum_j d_j A_j B_j^T / sqrt(r)
-                part = ops.einsum("p,pmr,pnr->mn", differences, *factor) / math.sqrt(self.rank)
+            if len(factor) == 2:  # sum_j d_j A_j B_j^T / sqrt(r): one (m, pairs * r) @ (pairs * r, n) product
+                a, b = factor
+                part = ops.einsum("pmr,pnr->mn", a * differences[:, None, None], b) / math.sqrt(self.rank)
             else:
                 part = ops.tensordot(differences, factor[0], axes=1)
             parts.append(ops.convert_to_numpy(part).reshape(-1))

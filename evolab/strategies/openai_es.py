@@ -13,24 +13,13 @@ import numpy as np
 from .._checks import check_choice, check_positive
 from .base import GaussianStrategy
 from .optimizers import get_optimizer
-from .schedules import check_schedule
+from .schedules import Scheduled, check_schedule
 from .shaping import FITNESS_SHAPINGS
 
 __all__ = ["OpenAIES"]
 
 
-def _scheduled(name, initial, schedule, generation):
-    """The value of a hyperparameter at ``generation`` under its schedule (checked: finite and > 0)."""
-    if schedule is None:
-        return initial
-    value = schedule(initial, generation)
-    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"Expected {name}_schedule({initial}, {generation}) to return a finite number > 0, "
-                         f"received {value!r}.")
-    return float(value)
-
-
-class OpenAIES(GaussianStrategy):
+class OpenAIES(Scheduled, GaussianStrategy):
     """The evolution strategy of Salimans et al. (2017), "OpenAI-ES".
 
     The population is ``mean +/- sigma * noise`` (mirrored pairs: rows ``i``
@@ -87,16 +76,6 @@ class OpenAIES(GaussianStrategy):
         self.learning_rate_schedule = check_schedule("learning_rate_schedule", learning_rate_schedule)
         check_choice("fitness_shaping", fitness_shaping, [k for k in FITNESS_SHAPINGS if k != "rank_utilities"])
         self.fitness_shaping = fitness_shaping
-
-    @property
-    def current_sigma(self):
-        """The noise scale of this generation: ``sigma`` under ``sigma_schedule``."""
-        return _scheduled("sigma", self.sigma, self.sigma_schedule, self.generation)
-
-    @property
-    def current_learning_rate(self):
-        """The step size of this generation: ``learning_rate`` under ``learning_rate_schedule``."""
-        return _scheduled("learning_rate", self.learning_rate, self.learning_rate_schedule, self.generation)
 
     def gradient_estimate(self, fitness):
         """Estimates the gradient of the fitness at the mean, without updating.

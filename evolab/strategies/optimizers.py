@@ -93,7 +93,7 @@ class SGD(Optimizer):
     _state_names = ("velocity",)
 
     def __init__(self, momentum=0.0):
-        self.momentum = _check_unit_interval("momentum", momentum, "SGD")
+        self.momentum = _check_unit_interval("momentum", momentum, type(self).__name__)
         super().__init__()
 
     def reset(self):
@@ -146,7 +146,7 @@ class Adam(Optimizer):
         return learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
 
 
-class ClipUp(Optimizer):
+class ClipUp(SGD):
     """ClipUp (Toklu et al., 2020): a normalized gradient with momentum and a speed limit.
 
     The velocity gains ``learning_rate * gradient / |gradient|`` each step and
@@ -160,18 +160,12 @@ class ClipUp(Optimizer):
 
     name = "clipup"
     _option_names = ("momentum", "max_speed")
-    _state_names = ("velocity",)
 
     def __init__(self, momentum=0.9, max_speed=None):
-        self.momentum = _check_unit_interval("momentum", momentum, "ClipUp")
         if max_speed is not None and (not isinstance(max_speed, (int, float, np.number)) or not max_speed > 0):
             raise ValueError(f"Expected max_speed of ClipUp to be None or a number > 0, received {max_speed!r}.")
         self.max_speed = None if max_speed is None else float(max_speed)
-        super().__init__()
-
-    def reset(self):
-        super().reset()
-        self.velocity = None
+        super().__init__(momentum)
 
     def _step(self, gradient, learning_rate):
         if self.velocity is None:

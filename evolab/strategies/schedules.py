@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Decay", "decay", "describe", "check_schedule"]
+__all__ = ["Decay", "decay", "describe", "check_schedule", "Scheduled"]
 
 
 class Decay:
@@ -70,3 +70,28 @@ def check_schedule(name, schedule):
         raise ValueError(f"Expected {name} to be None or a callable schedule(initial, generation) -> value "
                          f"(e.g. evolab.strategies.decay(0.99, floor=0.01)), received {schedule!r}.")
     return schedule
+
+
+def scheduled(name, initial, schedule, generation):
+    """The value of a hyperparameter at ``generation`` under its schedule (checked: finite and > 0)."""
+    if schedule is None:
+        return initial
+    value = schedule(initial, generation)
+    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"Expected {name}_schedule({initial}, {generation}) to return a finite number > 0, "
+                         f"received {value!r}.")
+    return float(value)
+
+
+class Scheduled:
+    """For a strategy with ``sigma``, ``learning_rate`` and their schedules: the values in use this generation."""
+
+    @property
+    def current_sigma(self):
+        """The noise scale of this generation: ``sigma`` under ``sigma_schedule``."""
+        return scheduled("sigma", self.sigma, self.sigma_schedule, self.generation)
+
+    @property
+    def current_learning_rate(self):
+        """The step size of this generation: ``learning_rate`` under ``learning_rate_schedule``."""
+        return scheduled("learning_rate", self.learning_rate, self.learning_rate_schedule, self.generation)
