@@ -141,6 +141,11 @@ class PopulationEvaluator:
     Returns (when called):
         ``np.ndarray`` of shape ``(population_size,)``, float32, higher is better.
 
+    Called with a :class:`evolab.strategies.LowRankPopulation` (what
+    ``LowRankES.ask()`` returns), it scores the members from their factors
+    without building their weights (:mod:`evolab.lowrank`): the same scores, to
+    float tolerance, as scoring ``np.asarray(population)``.
+
     Example:
         >>> evaluate = evolab.PopulationEvaluator(model, x_train, y_train, batch_size=1024)
         >>> fitness = evaluate(population)   # population: (population_size, num_params)

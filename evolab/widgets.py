@@ -37,7 +37,7 @@ from .strategies import STRATEGIES as _REGISTRY
 __all__ = ["ControlPanel", "evolution_panel", "search_panel", "make_control"]
 
 #: The strategies :func:`evolab.neuroevolve` knows by name: the evolution strategies first, then the GA.
-STRATEGIES = sorted(_REGISTRY, key=lambda name: (name == "ga", name))
+STRATEGIES = [name for name in _REGISTRY if name != "ga"] + ["ga"]
 #: The search methods a search panel offers by default.
 SEARCH_METHODS = ["random", "bayesian", "genetic", "pso", "de", "cmaes"]
 
@@ -296,7 +296,7 @@ def evolution_panel(run_fn, population_size=(10, 200, 10, 50), num_generations=(
         sigma: default a slider 0.005..0.2, step 0.005, at 0.03 (their initial
             noise scale; a GA would use it as ``mutation_sigma``).
         strategy: default a dropdown of ``"openai_es"``, ``"pgpe"``, ``"snes"``,
-            ``"ga"`` (every name in :data:`evolab.strategies.STRATEGIES`).
+            ``"lowrank_es"``, ``"ga"`` (every name in :data:`evolab.strategies.STRATEGIES`).
         seed: default an integer box at 0.
         title: the heading (default ``"Neuroevolution"``).
         live_plot, plot_groups, callbacks: as in :class:`ControlPanel`; e.g.

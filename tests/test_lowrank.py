@@ -56,6 +56,12 @@ def test_the_noise_is_regenerated_not_stored():
     again.load_state_dict(pickle.loads(pickle.dumps(state)))  # restored between ask() and tell()
     for mine, theirs in zip(population.factors[0], again.ask().factors[0]):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
+    stale = LowRankES(784 * 128, 16_384, layer_shapes=[(784, 128)], seed=3)
+    stale.ask()
+    stale.tell(np.arange(16_384.0))
+    stale.ask()  # a pending population of generation 1 ...
+    stale.load_state_dict(state)  # ... replaced by generation 0's, drawn again
+    np.testing.assert_array_equal(np.asarray(stale.ask().factors[0][1]), np.asarray(population.factors[0][1]))
 
 
 def test_rank_and_layer_shapes_are_checked():

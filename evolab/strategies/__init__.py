@@ -25,7 +25,9 @@ always the same::
 
 The same interface is used by evosax and EvoJAX; here it is written in plain
 NumPy (float32, no loop over individuals) so that a population of a few
-hundred networks with 10^5 weights each fits comfortably in memory.
+hundred networks with 10^5 weights each fits comfortably in memory. (The
+low-rank strategy draws its noise with the Keras backend's stateless random
+functions instead, so that it can stay where the evaluation runs.)
 
 Five strategies are included, one file each, also selectable by name:
 

@@ -185,6 +185,10 @@ class LowRankES(Scheduled, Strategy):
                 factors.append((random.normal((half, *shape), seed=_stream(self.noise_seed, self.generation, k, 2)),))
         self._pending = LowRankPopulation(self.mean.copy(), factors, self._shapes, self.current_sigma, self.rank)
 
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self._pending = None  # a pending population is drawn again from (noise_seed, generation) when needed
+
     def _population(self):
         if self._pending is None:  # restored between ask() and tell(): the noise is drawn again, the same
             self._sample()
