@@ -13,14 +13,24 @@ per example instead of ``m * n``. Mirrored members share even the correction:
 the ``-`` member of a pair only flips its sign. Biases get ordinary Gaussian
 noise, ``b + sigma * e_i``.
 
-Supported layers: ``InputLayer``, ``Dense`` (any activation), ``Flatten``,
-``Reshape``, ``Activation``, ``ReLU``, ``Softmax`` and ``Dropout`` (off, as at
-inference), in a chain (a ``Sequential`` model or a functional model whose
-layers follow each other). Convolutions are not supported yet: such a model
-raises an error naming the layer. :class:`evolab.PopulationEvaluator` calls
-:func:`plan` once and :func:`pair_outputs` inside its compiled pass.
+A Conv2D layer is the same algebra over its kernel seen as a ``(kh * kw * cin)
+x cout`` matrix (the strategy's factors have that shape): ``conv(x, W + s A
+B^T) = conv(x, W) + s conv(x, A) B^T``, where ``conv(x, A)`` uses the ``rank``
+columns of ``A`` as ``rank`` filters. Where every member sees the same input,
+all members' ``A`` filters go through one convolution; deeper, each mirrored
+pair's two inputs go through its own filters (``keras.ops.vectorized_map``; a
+loop over pairs on PyTorch, whose ``vmap`` cannot map Keras's convolution).
 
-Introduced in 10_neuroevolution_at_scale.ipynb.
+Supported layers, in a chain (a ``Sequential`` model or a functional model
+whose layers follow each other): ``InputLayer``, ``Dense`` and ``Conv2D``
+(channels last, any activation, strides, padding and dilation, no groups),
+``Flatten``, ``Reshape``, ``Activation``, ``ReLU``, ``Softmax``, ``Dropout``
+(off, as at inference) and the 2-D pooling layers (``MaxPooling2D``,
+``AveragePooling2D``, their global forms). Any other layer raises an error
+naming it. :class:`evolab.PopulationEvaluator` calls :func:`plan` once and
+:func:`pair_outputs` inside its compiled pass.
+
+Introduced in 11_neuroevolution_at_hyperscale.ipynb.
 """
 
 from __future__ import annotations
@@ -32,7 +42,9 @@ from keras import ops
 
 __all__ = ["plan", "pair_outputs", "SUPPORTED_LAYERS"]
 
-SUPPORTED_LAYERS = ("InputLayer", "Dense", "Flatten", "Reshape", "Activation", "ReLU", "Softmax", "Dropout")
+SUPPORTED_LAYERS = ("InputLayer", "Dense", "Conv2D", "Flatten", "Reshape", "Activation", "ReLU", "Softmax", "Dropout",
+                    "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
+_POOLING = ("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
 
 
 def _chain(model):
@@ -64,9 +76,16 @@ def plan(model):
         if kind == "Dense":
             bias = index[id(layer.bias)] if layer.use_bias else None
             steps.append(("dense", index[id(layer.kernel)], bias, layer.activation))
+        elif kind == "Conv2D":
+            if layer.data_format != "channels_last" or layer.groups != 1:
+                raise ValueError(f"The low-rank evaluation supports Conv2D with data_format='channels_last' and "
+                                 f"groups=1; layer {layer.name!r} has {layer.data_format!r} and groups={layer.groups}.")
+            bias = index[id(layer.bias)] if layer.use_bias else None
+            options = dict(strides=layer.strides, padding=layer.padding, dilation_rate=layer.dilation_rate)
+            steps.append(("conv", index[id(layer.kernel)], bias, layer.activation, options))
         elif kind in ("Flatten", "Reshape"):
             steps.append(("reshape", tuple(int(d) for d in layer.output.shape[1:])))
-        elif kind in ("Activation", "ReLU", "Softmax"):
+        elif kind in ("Activation", "ReLU", "Softmax") + _POOLING:
             steps.append(("call", layer))
         elif kind == "Dropout":
             continue
@@ -79,6 +98,46 @@ def plan(model):
         if trainable:
             raise ValueError(f"Layer {layer.name!r} has trainable variables the low-rank evaluation does not know.")
     return steps
+
+
+def _per_member(h, shared, function):
+    """``function`` applied to ``h``: directly where it is shared, else with the (2, pairs, batch) axes folded."""
+    if shared:
+        return function(h)
+    out = function(ops.reshape(h, (-1,) + tuple(h.shape[3:])))
+    return ops.reshape(out, tuple(h.shape[:3]) + tuple(out.shape[1:]))
+
+
+def _dense_correction(h, a, b, shared):
+    """``(h @ A_j) @ B_j^T`` for every pair ``j``: shape ``(1 or 2, q, batch, n)``."""
+    if shared:  # one correction per pair, +/- for its two members
+        return ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
+    return ops.einsum("sqbr,qnr->sqbn", ops.einsum("sqbm,qmr->sqbr", h, a), b)
+
+
+def _conv_correction(h, a, b, shared, kernel_shape, options):
+    """``conv(h, A_j) @ B_j^T`` for every pair ``j``, the ``rank`` columns of ``A_j`` used as filters."""
+    kh, kw, cin, _ = kernel_shape
+    q, rank = int(a.shape[0]), int(a.shape[-1])
+    if shared:  # every pair's filters in one convolution of the shared input
+        filters = ops.reshape(ops.transpose(ops.reshape(a, (q, kh, kw, cin, rank)), (1, 2, 3, 0, 4)),
+                              (kh, kw, cin, q * rank))
+        xa = ops.conv(h, filters, **options)
+        xa = ops.reshape(xa, tuple(xa.shape[:3]) + (q, rank))
+        return ops.einsum("bhwqr,qnr->qbhwn", xa, b)[None]
+
+    def one_pair(pair):  # the pair's two inputs, (2, batch, H, W, cin), through its own rank filters
+        inputs, factor = pair
+        out = ops.conv(ops.reshape(inputs, (-1,) + tuple(inputs.shape[2:])), ops.reshape(factor, (kh, kw, cin, rank)),
+                       **options)
+        return ops.reshape(out, (2, -1) + tuple(out.shape[1:]))
+
+    pairs = (ops.moveaxis(h, 1, 0), a)
+    if keras.backend.backend() == "torch":  # torch.vmap cannot map Keras's convolution (memory-format queries)
+        xa = ops.stack([one_pair((pairs[0][j], a[j])) for j in range(q)])
+    else:
+        xa = ops.vectorized_map(one_pair, pairs)  # (q, 2, batch, H', W', rank)
+    return ops.einsum("qsbhwr,qnr->sqbhwn", xa, b)
 
 
 def pair_outputs(steps, center, factors, sigma, rank, x):
@@ -97,28 +156,31 @@ def pair_outputs(steps, center, factors, sigma, rank, x):
         A tensor of shape ``(2, q, batch, outputs)``: ``[0]`` the ``+`` members, ``[1]`` the ``-`` members.
     """
     scale = sigma / math.sqrt(rank)
-    signs = ops.reshape(ops.convert_to_tensor([1.0, -1.0]), (2, 1, 1, 1))
     h, shared = x, True  # shared: one (batch, ...) tensor for every member; else (2, q, batch, ...)
     for step in steps:
-        if step[0] == "dense":
-            _, kernel, bias, activation = step
+        if step[0] in ("dense", "conv"):
+            kind, kernel, bias, activation = step[:4]
             a, b = factors[kernel]
-            if shared:  # x @ W once for the population; the correction once per pair, +/- for its two members
-                base = ops.matmul(h, center[kernel])[None, None]
-                correction = ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
-            else:  # every member has its own input: one large matrix product for all of them, then the corrections
-                base = ops.reshape(ops.matmul(ops.reshape(h, (-1, h.shape[-1])), center[kernel]),
-                                   tuple(h.shape[:3]) + (-1,))
-                correction = ops.einsum("sqbr,qnr->sqbn", ops.einsum("sqbm,qmr->sqbr", h, a), b)
+            if kind == "dense":  # x @ W once where the input is shared; one large product for all members otherwise
+                base = _per_member(h, shared, lambda z: ops.matmul(z, center[kernel]))
+                correction = _dense_correction(h, a, b, shared)
+            else:
+                base = _per_member(h, shared, lambda z: ops.conv(z, center[kernel], **step[4]))
+                correction = _conv_correction(h, a, b, shared, tuple(center[kernel].shape), step[4])
+            if shared:
+                base = base[None, None]
+            signs = ops.reshape(ops.convert_to_tensor([1.0, -1.0]), (2,) + (1,) * (len(correction.shape) - 1))
             h = base + signs * scale * correction
             if bias is not None:
-                h = h + center[bias] + signs * sigma * factors[bias][0][None, :, None, :]
+                noise = factors[bias][0]  # (q, n)
+                noise = ops.reshape(noise, (1, noise.shape[0]) + (1,) * (len(h.shape) - 3) + (noise.shape[-1],))
+                h = h + center[bias] + signs * sigma * noise
             h = activation(h)
             shared = False
         elif step[0] == "reshape":
             h = ops.reshape(h, (-1,) + step[1]) if shared else ops.reshape(h, tuple(h.shape[:3]) + step[1])
         else:
-            h = step[1](h)
+            h = _per_member(h, shared, step[1])
     if shared:
-        raise ValueError("The model has no Dense layer: nothing for the low-rank evaluation to perturb.")
+        raise ValueError("The model has no Dense or Conv2D layer: nothing for the low-rank evaluation to perturb.")
     return h

@@ -104,11 +104,41 @@ def test_a_functional_chain_with_flatten_and_dropout_scores_the_same(digits):
     np.testing.assert_allclose(evaluator(population), evaluator(np.asarray(population)), rtol=1e-5, atol=1e-5)
 
 
+def test_the_cnn_scores_the_same_from_its_factors(digits):
+    model = evolab.models.cnn((8, 8, 1), filters=(4, 6), kernel_size=3)  # Conv2D, MaxPooling2D, Flatten, Dense
+    x, y = digits.train[0][:300].reshape(-1, 8, 8, 1), digits.train[1][:300]
+    population = strategy_for(model, population_size=10, rank=2, sigma=0.2).ask()
+    evaluator = evolab.PopulationEvaluator(model, x, y, metric="neg_loss", memory_budget=2_000_000)
+    low_rank = evaluator(population)
+    assert evaluator._pairs_in_use < population.half  # several passes of pairs
+    np.testing.assert_allclose(low_rank, evaluator(np.asarray(population)), rtol=1e-4, atol=1e-5)
+    assert len(set(np.round(low_rank, 5))) > 5
+
+
+def test_strided_dilated_valid_convolutions_and_global_pooling_score_the_same(digits):
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    h = keras.layers.Conv2D(3, 3, dilation_rate=2, padding="valid", activation="tanh")(inputs)
+    h = keras.layers.Conv2D(4, 3, strides=2, padding="same", use_bias=False)(h)
+    h = keras.layers.AveragePooling2D(1)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    outputs = keras.layers.Dense(10)(h)  # logits
+    model = keras.Model(inputs, outputs)
+    x, y = digits.train[0][:200].reshape(-1, 8, 8, 1), digits.train[1][:200]
+    population = strategy_for(model, population_size=6, sigma=0.3).ask()
+    evaluator = evolab.PopulationEvaluator(model, x, y, metric="neg_loss")
+    np.testing.assert_allclose(evaluator(population), evaluator(np.asarray(population)), rtol=1e-4, atol=1e-5)
+
+
 def test_an_unsupported_layer_is_named():
-    model = evolab.models.cnn((8, 8, 1))
+    import keras
+
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(8), keras.layers.BatchNormalization(name="bn"),
+                              keras.layers.Dense(10)])
     population = strategy_for(model, population_size=4).ask()
-    evaluator = evolab.PopulationEvaluator(model, np.zeros((10, 8, 8, 1), np.float32), np.zeros(10, int))
-    with pytest.raises(ValueError, match=r"conv_0.*Conv2D.*Dense.*pgpe"):
+    evaluator = evolab.PopulationEvaluator(model, np.zeros((10, 64), np.float32), np.zeros(10, int))
+    with pytest.raises(ValueError, match=r"'bn'.*BatchNormalization.*Dense, Conv2D.*pgpe"):
         evaluator(population)
     other = strategy_for(build(hidden_units=(4,)), population_size=4).ask()
     with pytest.raises(ValueError, match="layer_shapes"):

@@ -4,7 +4,7 @@ Credit: the idea and its analysis are EGGROLL, "Evolution Strategies at the
 Hyperscale" (Sarkar et al., arXiv:2511.16652, 2025). This is evolab's own
 implementation, written for teaching.
 
-Introduced in 10_neuroevolution_at_scale.ipynb.
+Introduced in 11_neuroevolution_at_hyperscale.ipynb.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class LowRankES(Scheduled, Strategy):
         >>> population = es.ask()              # a LowRankPopulation: factors, not a dense array
         >>> es.tell(-np.sum(np.asarray(population) ** 2, axis=1))
 
-    Introduced in 10_neuroevolution_at_scale.ipynb.
+    Introduced in 11_neuroevolution_at_hyperscale.ipynb.
     """
 
     name = "lowrank_es"
