@@ -1,4 +1,4 @@
-"""Scoring a low-rank population without building any member's weights.
+"""Scoring a low-rank population without building the population's weights.
 
 A member of :class:`evolab.strategies.LowRankES` differs from the center by
 ``s * A_i @ B_i.T`` (``s = sigma / sqrt(rank)``) in every weight matrix, so a
@@ -11,7 +11,11 @@ layer sees the same mini-batch for everyone, so ``x @ W`` is computed once
 for the whole population); the second costs ``(m + n) * rank`` multiply-adds
 per example instead of ``m * n``. Mirrored members share even the correction:
 the ``-`` member of a pair only flips its sign. Biases get ordinary Gaussian
-noise, ``b + sigma * e_i``.
+noise, ``b + sigma * e_i``. The Dense layers after the first see a different
+input for every member anyway; there each pair's two kernels ``W +/- s A_j
+B_j^T`` are built inside the pass (``m * n`` numbers per member, small beside
+its activations) for one batched product, which reads the activations once
+where the shared product plus a correction would read them twice.
 
 A Conv2D layer is the same algebra over its kernel seen as a ``(kh * kw * cin)
 x cout`` matrix (the strategy's factors have that shape): ``conv(x, W + s A
@@ -108,11 +112,22 @@ def _per_member(h, shared, function):
     return ops.reshape(out, tuple(h.shape[:3]) + tuple(out.shape[1:]))
 
 
-def _dense_correction(h, a, b, shared):
-    """``(h @ A_j) @ B_j^T`` for every pair ``j``: shape ``(1 or 2, q, batch, n)``."""
-    if shared:  # one correction per pair, +/- for its two members
-        return ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
-    return ops.einsum("sqbr,qnr->sqbn", ops.einsum("sqbm,qmr->sqbr", h, a), b)
+def _signs(ndim):
+    """``[+1, -1]`` shaped to broadcast over a tensor of ``ndim`` axes whose first axis is the pair's sign."""
+    return ops.reshape(ops.convert_to_tensor([1.0, -1.0]), (2,) + (1,) * (ndim - 1))
+
+
+def _dense_correction(h, a, b):
+    """``(h @ A_j) @ B_j^T`` for every pair ``j`` and a shared input ``h``: one per pair, shape ``(1, q, batch, n)``."""
+    return ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
+
+
+def _dense_own_kernels(h, kernel, a, b, scale):
+    """``h_i @ (W +/- s A_j B_j^T)`` for inputs ``h`` of shape ``(2, q, batch, m)``: each pair's two kernels built
+    (``q * m * n`` numbers, small beside the activations for the layers after the first), then one batched
+    product that reads the inputs once, where the shared-kernel product plus a correction would read them twice."""
+    kernels = kernel[None, None] + _signs(4) * scale * ops.einsum("qmr,qnr->qmn", a, b)[None]  # (2, q, m, n)
+    return ops.matmul(h, kernels)
 
 
 def _conv_correction(h, a, b, shared, kernel_shape, options):
@@ -161,20 +176,20 @@ def pair_outputs(steps, center, factors, sigma, rank, x):
         if step[0] in ("dense", "conv"):
             kind, kernel, bias, activation = step[:4]
             a, b = factors[kernel]
-            if kind == "dense":  # x @ W once where the input is shared; one large product for all members otherwise
-                base = _per_member(h, shared, lambda z: ops.matmul(z, center[kernel]))
-                correction = _dense_correction(h, a, b, shared)
-            else:
-                base = _per_member(h, shared, lambda z: ops.conv(z, center[kernel], **step[4]))
-                correction = _conv_correction(h, a, b, shared, tuple(center[kernel].shape), step[4])
-            if shared:
-                base = base[None, None]
-            signs = ops.reshape(ops.convert_to_tensor([1.0, -1.0]), (2,) + (1,) * (len(correction.shape) - 1))
-            h = base + signs * scale * correction
+            if kind == "dense" and not shared:  # each member its own input: build the pairs' small kernels
+                h = _dense_own_kernels(h, center[kernel], a, b, scale)
+            else:  # the shared-kernel product (once, where the input is shared) plus every pair's correction
+                if kind == "dense":
+                    base = ops.matmul(h, center[kernel])
+                    correction = _dense_correction(h, a, b)
+                else:
+                    base = _per_member(h, shared, lambda z: ops.conv(z, center[kernel], **step[4]))
+                    correction = _conv_correction(h, a, b, shared, tuple(center[kernel].shape), step[4])
+                h = (base[None, None] if shared else base) + _signs(len(correction.shape)) * scale * correction
             if bias is not None:
                 noise = factors[bias][0]  # (q, n)
                 noise = ops.reshape(noise, (1, noise.shape[0]) + (1,) * (len(h.shape) - 3) + (noise.shape[-1],))
-                h = h + center[bias] + signs * sigma * noise
+                h = h + center[bias] + _signs(len(h.shape)) * sigma * noise
             h = activation(h)
             shared = False
         elif step[0] == "reshape":
