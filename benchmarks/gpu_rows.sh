@@ -14,10 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-results/gpu}
 mkdir -p "$out"
+PYTHON=${PYTHON:-python3}
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
-python -c "import keras, evolab; print(evolab.environment_report())"
-python benchmarks/lowrank_throughput.py --populations 4096 16384 --repeats 3 | tee "$out/throughput.md"
-python benchmarks/mnist_neuroevolution.py --minutes 1 --configs lowrank_es:mlp --out "$out" | tee "$out/lowrank_2048.md"
-python benchmarks/mnist_neuroevolution.py --minutes 1 --configs lowrank_es:mlp --out "$out" \
+"$PYTHON" -c "import keras, evolab; print(evolab.environment_report())"
+"$PYTHON" benchmarks/lowrank_throughput.py --populations 4096 16384 --repeats 3 | tee "$out/throughput.md"
+"$PYTHON" benchmarks/mnist_neuroevolution.py --minutes 1 --configs lowrank_es:mlp --out "$out" | tee "$out/lowrank_2048.md"
+"$PYTHON" benchmarks/mnist_neuroevolution.py --minutes 1 --configs lowrank_es:mlp --out "$out" \
     --options '{"population_size": 16384}' | tee "$out/lowrank_16384.md"
-python benchmarks/mnist_neuroevolution.py --minutes 2 --configs pgpe:cnn --out "$out" | tee "$out/pgpe_cnn.md"
+"$PYTHON" benchmarks/mnist_neuroevolution.py --minutes 2 --configs pgpe:cnn --out "$out" | tee "$out/pgpe_cnn.md"
