@@ -304,7 +304,7 @@ class PopulationEvaluator:
 
     def _score_low_rank(self, population):
         """Scores a :class:`~evolab.strategies.LowRankPopulation`: the shared products once, corrections per pair."""
-        from .lowrank import plan
+        from .lowrank import kernel_numbers_per_pair, plan
 
         if population.shapes != tuple(self.layout.shapes):
             raise ValueError(f"Expected a low-rank population over this model's variables {self.layout.shapes}; "
@@ -318,7 +318,8 @@ class PopulationEvaluator:
             self._pairs_in_use = None
         x, y = self.draw_batch()
         num_samples, half = int(x.shape[0]), population.half
-        per_pair = 8 * self.data_chunk * (self._activation_size() + population.rank)  # bytes of both members
+        per_pair = (8 * self.data_chunk * (self._activation_size() + population.rank)  # bytes of both members
+                    + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes))
         if self._pairs_in_use is None or (half > self._pairs_in_use and self._pairs_in_use < self._pairs_cap(per_pair)):
             passes = math.ceil(half / self._pairs_cap(per_pair))
             self._pairs_in_use = math.ceil(half / passes)  # equal passes: little padding (1,024 pairs: 9 x 114)

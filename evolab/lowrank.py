@@ -44,7 +44,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["plan", "pair_outputs", "SUPPORTED_LAYERS"]
+__all__ = ["plan", "pair_outputs", "kernel_numbers_per_pair", "SUPPORTED_LAYERS"]
 
 SUPPORTED_LAYERS = ("InputLayer", "Dense", "Conv2D", "Flatten", "Reshape", "Activation", "ReLU", "Softmax", "Dropout",
                     "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
@@ -102,6 +102,17 @@ def plan(model):
         if trainable:
             raise ValueError(f"Layer {layer.name!r} has trainable variables the low-rank evaluation does not know.")
     return steps
+
+
+def kernel_numbers_per_pair(steps, shapes):
+    """Numbers of the kernels a pass builds per mirrored pair (the Dense layers after the first perturbed layer,
+    both signs): to size the passes together with the activations."""
+    perturbed, total = False, 0
+    for step in steps:
+        if step[0] == "dense" and perturbed:
+            total += 2 * math.prod(shapes[step[1]])
+        perturbed = perturbed or step[0] in ("dense", "conv")
+    return total
 
 
 def _per_member(h, shared, function):

@@ -82,6 +82,9 @@ def test_low_rank_scores_equal_scoring_the_materialized_members(digits, metric):
     evaluator = evolab.PopulationEvaluator(model, *digits.train, metric=metric, data_chunk=500, memory_budget=500_000)
     low_rank = evaluator(population)
     assert evaluator._pairs_in_use < population.half and population.half % evaluator._pairs_in_use
+    from evolab.lowrank import kernel_numbers_per_pair, plan
+
+    assert kernel_numbers_per_pair(plan(model), evolab.ParameterLayout.from_model(model).shapes) == 2 * (16 * 12 + 12 * 10)
     dense = evaluator(np.asarray(population))
     np.testing.assert_allclose(low_rank, dense, rtol=1e-5, atol=1e-5)
     one_by_one = [evolab.evaluate_parameters(model, population.member(i), *digits.train, metric) for i in range(14)]
