@@ -143,7 +143,8 @@ class PopulationEvaluator:
 
     Called with a :class:`evolab.strategies.LowRankPopulation` (what
     ``LowRankES.ask()`` returns), it scores the members from their factors
-    without building their weights (:mod:`evolab.lowrank`): the same scores, to
+    without building the dense population (only the small kernels of the layers
+    after the first, pass by pass; :mod:`evolab.lowrank`): the same scores, to
     float tolerance, as scoring ``np.asarray(population)``.
 
     Example:
@@ -320,8 +321,9 @@ class PopulationEvaluator:
         num_samples, half = int(x.shape[0]), population.half
         per_pair = (8 * self.data_chunk * (self._activation_size() + population.rank)  # bytes of both members
                     + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes))
-        if self._pairs_in_use is None or (half > self._pairs_in_use and self._pairs_in_use < self._pairs_cap(per_pair)):
-            passes = math.ceil(half / self._pairs_cap(per_pair))
+        cap = self._pairs_cap(per_pair)
+        if self._pairs_in_use is None or (half > self._pairs_in_use and self._pairs_in_use < cap):
+            passes = math.ceil(half / cap)
             self._pairs_in_use = math.ceil(half / passes)  # equal passes: little padding (1,024 pairs: 9 x 114)
         pairs = self._pairs_in_use
         padded = -half % pairs

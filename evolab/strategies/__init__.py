@@ -44,7 +44,7 @@ Five strategies are included, one file each, also selectable by name:
 * ``"lowrank_es"``: :class:`LowRankES` (``lowrank_es.py``), OpenAI-ES with
   low-rank perturbations of every weight matrix (EGGROLL, Sarkar et al. 2025):
   its ``ask()`` returns factors, which :class:`evolab.PopulationEvaluator`
-  scores without building any member's weights, so populations of thousands
+  scores without building the dense population, so populations of thousands
   cost little more than plain inference.
 
 The evolution strategies (all but the GA) speak one vocabulary: ``sigma`` is

@@ -95,7 +95,8 @@ class LowRankES(Scheduled, Strategy):
     ``sigma / sqrt(rank) * A @ B.T`` with Gaussian ``A`` (m x rank) and ``B``
     (n x rank), so its forward pass is the shared product plus a cheap
     correction, ``x @ W + s (x @ A) @ B.T``, which :class:`evolab.PopulationEvaluator`
-    computes without ever building the member's weights. Biases and other
+    computes without building the member's weights (deeper, small layers get
+    their kernels built pass by pass: :mod:`evolab.lowrank`). Biases and other
     tensors get ordinary Gaussian noise. Members come in mirrored pairs; the
     scores are shaped (centered ranks) and weight the factors into the
     gradient estimate ``sum_i u_i A_i B_i^T / (sqrt(rank) * population_size * sigma)``,
