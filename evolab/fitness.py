@@ -305,26 +305,16 @@ class PopulationEvaluator:
 
     def _score_low_rank(self, population):
         """Scores a :class:`~evolab.strategies.LowRankPopulation`: the shared products once, corrections per pair."""
-        from .lowrank import kernel_numbers_per_pair, plan
-
         if population.shapes != tuple(self.layout.shapes):
             raise ValueError(f"Expected a low-rank population over this model's variables {self.layout.shapes}; "
                              f"received one over {population.shapes}. Build the strategy with "
                              "layer_shapes=evolab.ParameterLayout.from_model(model).shapes.")
-        if getattr(self, "_low_rank_steps", None) is None or self._low_rank_rank != population.rank:
-            self._low_rank_steps, self._low_rank_rank = plan(self.model), population.rank
-            # XLA fuses the pass's broadcasts and activations (2-core CPU, seed MLP, population 4,096: 0.29 s ->
-            # 0.10 s); a metric of the caller's own may use operations XLA lacks, so it keeps the plain tracer
-            self._low_rank_pass = _compile(self._low_rank_pass_eager, xla=self._per_sample is not None)
-            self._pairs_in_use = None
+        self._prepare_low_rank(population.rank)
         x, y = self.draw_batch()
         num_samples, half = int(x.shape[0]), population.half
-        per_pair = (8 * self.data_chunk * (self._activation_size() + population.rank)  # bytes of both members
-                    + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes))
-        cap = self._pairs_cap(per_pair)
-        if self._pairs_in_use is None or (half > self._pairs_in_use and self._pairs_in_use < cap):
-            passes = math.ceil(half / cap)
-            self._pairs_in_use = math.ceil(half / passes)  # equal passes: little padding (1,024 pairs: 9 x 114)
+        wanted = self.low_rank_pairs_per_pass(half, population.rank)
+        if self._pairs_in_use is None or wanted > self._pairs_in_use:  # one traced shape, grown only
+            self._pairs_in_use = wanted
         pairs = self._pairs_in_use
         padded = -half % pairs
         factors = population.factors
@@ -346,6 +336,30 @@ class PopulationEvaluator:
         else:
             scores = scores / math.ceil(num_samples / self.data_chunk)
         return scores.astype(np.float32)
+
+    def _prepare_low_rank(self, rank):
+        """Plans the low-rank pass for this model and rank (once) and compiles it."""
+        from .lowrank import plan
+
+        if getattr(self, "_low_rank_steps", None) is None or self._low_rank_rank != rank:
+            self._low_rank_steps, self._low_rank_rank = plan(self.model), rank
+            # XLA fuses the pass's broadcasts and activations (2-core CPU, seed MLP, population 4,096: 0.29 s ->
+            # 0.10 s); a metric of the caller's own may use operations XLA lacks, so it keeps the plain tracer
+            self._low_rank_pass = _compile(self._low_rank_pass_eager, xla=self._per_sample is not None)
+            self._pairs_in_use, self._pairs_for = None, {}
+
+    def low_rank_pairs_per_pass(self, half, rank):
+        """Mirrored pairs per low-rank pass for ``half`` pairs: within the pass budget, in equal passes (little
+        padding: 1,024 pairs go as 9 x 114)."""
+        from .lowrank import kernel_numbers_per_pair
+
+        self._prepare_low_rank(rank)
+        if (half, rank) not in self._pairs_for:
+            per_pair = (8 * self.data_chunk * (self._activation_size() + rank)  # bytes of both members' activations
+                        + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes))
+            cap = self._pairs_cap(per_pair)
+            self._pairs_for[(half, rank)] = math.ceil(half / math.ceil(half / cap))
+        return self._pairs_for[(half, rank)]
 
     def _pairs_cap(self, bytes_per_pair):
         """Pairs per low-rank pass. On a CPU, passes of about 256 MiB of activations (measured on the 2-core CPU,

@@ -9,6 +9,10 @@ One generation of :func:`neuroevolve`:
 4. the strategy's current best guess (``strategy.center``) is scored on the
    validation split; the best one so far is what the run returns.
 
+With ``strategy="lowrank_es"`` steps 1-3 are one compiled function on the
+backend instead (:class:`evolab.strategies.CompiledGeneration`): only the
+scores come back each generation, and the center when it is validated.
+
 The test split, if given, is scored once, at the very end.
 
 Introduced in 10_neuroevolution_at_scale.ipynb.
@@ -85,6 +89,22 @@ def _check_count(name, value, minimum=1):
     return int(value)
 
 
+def _compiled_generation(wanted, strategy, evaluator):
+    """A :class:`CompiledGeneration` where ``wanted`` (True / None: wherever it can run), else None."""
+    from .strategies.compiled import CompiledGeneration
+
+    if wanted not in (None, True, False):
+        raise ValueError(f"compiled_generation must be None, True or False; received {wanted!r}")
+    if wanted is False:
+        return None
+    try:
+        return CompiledGeneration(strategy, evaluator)
+    except ValueError:
+        if wanted:
+            raise
+        return None
+
+
 def _write_atomically(path: Path, payload: dict) -> None:
     """Writes a pickle next to ``path`` and renames it over ``path`` (never a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +119,7 @@ def _write_atomically(path: Path, payload: dict) -> None:
 def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", population_size=64,
                 num_generations=100, batch_size=256, seed=0, fitness_metric="neg_loss", callbacks=None,
                 checkpoint=None, checkpoint_every=10, resume=False, validation_every=1, progress_bar=True,
-                population_chunk=None, **strategy_options):
+                population_chunk=None, compiled_generation=None, **strategy_options):
     """Evolves the trainable weights of ``model`` (no gradients anywhere).
 
     Args:
@@ -128,6 +148,14 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         validation_every: generations between validation scores.
         progress_bar: show a ``tqdm`` progress bar.
         population_chunk: individuals per batched pass (``None``: chosen from memory).
+        compiled_generation: run each generation as one compiled function on
+            the backend (:class:`evolab.strategies.CompiledGeneration`: noise,
+            mini-batch, scores and update never leave the device). ``None``
+            (default): wherever it can (``"lowrank_es"`` with a built-in
+            metric); ``True``: required (an error says why it cannot);
+            ``False``: ask / evaluate / tell from Python. The two modes draw
+            the same noise but different mini-batches, so each is reproducible
+            on its own, and a checkpoint resumes only in the mode that wrote it.
         **strategy_options: hyperparameters for a strategy given by name.
             Every evolution strategy (``"openai_es"``, ``"pgpe"``, ``"snes"``,
             ``"lowrank_es"``) takes ``sigma=`` (its initial noise scale) and ``learning_rate=``
@@ -167,6 +195,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
 
     evaluator = PopulationEvaluator(model, x_train, y_train, metric=fitness_metric, batch_size=batch_size,
                                     population_chunk=population_chunk, seed=seed)
+    engine = _compiled_generation(compiled_generation, strategy, evaluator)
+    config["compiled_generation"] = engine is not None
     records, best_parameters, best_val, start_generation, elapsed_before = [], initial.copy(), -np.inf, 0, 0.0
 
     path = Path(checkpoint) if checkpoint is not None else None
@@ -177,12 +207,16 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
             raise ValueError(f"Checkpoint {path} was written by a different set-up: expected {config}, "
                              f"found {state.get('config')}")
         strategy.load_state_dict(state["strategy"])
+        if engine is not None:
+            engine.load()
         evaluator._rng.bit_generator.state = state["evaluator_rng"]
         records, best_parameters, best_val = state["history"], state["best_parameters"], state["best_val_accuracy"]
         start_generation, elapsed_before = state["generation"], state["wall_time"]
 
     def save_checkpoint(generation):
         if path is not None:
+            if engine is not None:
+                engine.sync()
             _write_atomically(path, {
                 "version": _CHECKPOINT_VERSION, "config": config, "generation": generation,
                 "strategy": strategy.state_dict(), "evaluator_rng": evaluator._rng.bit_generator.state,
@@ -198,11 +232,16 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
     try:
         for generation in range(start_generation, num_generations):
             step_start = time.perf_counter()
-            population = strategy.ask()
-            fitness = evaluator(population)
-            strategy.tell(fitness)
+            if engine is not None:
+                fitness = engine.step()
+            else:
+                population = strategy.ask()
+                fitness = evaluator(population)
+                strategy.tell(fitness)
             eval_seconds = time.perf_counter() - step_start
             if (generation + 1) % validation_every == 0 or generation + 1 == num_generations:
+                if engine is not None:
+                    engine.sync()
                 center = strategy.center
                 validation_accuracy = evaluate_parameters(model, center, x_val, y_val, "accuracy")
                 if validation_accuracy > best_val:
@@ -228,6 +267,8 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
     except KeyboardInterrupt:  # the stop button of a notebook: keep everything so far
         stopped = "interrupted"
     completed = len(records)
+    if engine is not None:
+        engine.sync()
     save_checkpoint(completed)
 
     set_parameters(model, best_parameters)

@@ -181,3 +181,105 @@ def test_neuroevolve_learns_digits_with_the_low_rank_strategy(digits):
                                 population_size=64, num_generations=60, seed=0, progress_bar=False,
                                 sigma=0.05, learning_rate=0.02)
     assert result.best_val_accuracy > 0.8 and result.test_accuracy > 0.75, result.history.tail()
+
+
+# -- the whole generation compiled on the backend (CompiledGeneration) ----------------------------------------
+
+
+def fixed_batch_evaluator(model, engine, generation):
+    """An evaluator of exactly the mini-batch that the compiled generation draws at ``generation``."""
+    from keras import ops
+
+    x, y = engine._batch(generation)
+    return evolab.PopulationEvaluator(model, ops.convert_to_numpy(x), ops.convert_to_numpy(y), metric="neg_loss")
+
+
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(optimizer="clipup", fitness_shaping="normalized", rank=2, sigma_schedule=decay(0.8, floor=0.02),
+         learning_rate_schedule=decay(0.9)),
+])
+def test_a_compiled_generation_is_ask_evaluate_tell_in_one_function(digits, options):
+    from evolab.strategies import CompiledGeneration
+
+    model = build()
+    evaluator = evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss", batch_size=100,
+                                           memory_budget=2**18)  # several passes, the last one padded
+    compiled, reference = (strategy_for(model, 46, sigma=0.05, learning_rate=0.02, **options) for _ in range(2))
+    engine = CompiledGeneration(compiled, evaluator)
+    assert engine.passes > 1 and engine.passes * engine.pairs > 23
+    for generation in range(4):
+        fitness = engine.step()
+        expected = fixed_batch_evaluator(model, engine, generation)(reference.ask())
+        reference.tell(expected)
+        np.testing.assert_allclose(fitness, expected, rtol=1e-5, atol=1e-5)
+    engine.sync()
+    assert compiled.generation == reference.generation == 4
+    np.testing.assert_allclose(compiled.center, reference.center, atol=1e-5)
+    for name in reference.optimizer._state_names:
+        np.testing.assert_allclose(getattr(compiled.optimizer, name), getattr(reference.optimizer, name), atol=1e-5)
+    assert compiled.best_fitness == pytest.approx(reference.best_fitness, abs=1e-5)
+    np.testing.assert_allclose(compiled.best_solution, reference.best_solution, atol=1e-5)
+    assert compiled.ask().factors[0][0].shape == reference.ask().factors[0][0].shape  # ask/tell go on after a sync
+
+
+def test_a_compiled_generation_moves_no_population_between_host_and_device(digits):
+    jax = pytest.importorskip("jax")
+    import keras
+
+    if keras.backend.backend() != "jax":
+        pytest.skip("the transfer guard is JAX's")
+    from evolab.strategies import CompiledGeneration
+
+    model = build()
+    strategy = strategy_for(model, 64, sigma=0.05, sigma_schedule=decay(0.9))  # a new sigma every generation
+    evaluator = evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss", batch_size=128)
+    engine = CompiledGeneration(strategy, evaluator)
+    engine.step()  # traced and compiled here
+    with jax.transfer_guard("disallow"):  # only explicit transfers: two scalars in, the scores out
+        for _ in range(3):
+            fitness = engine.step()
+    assert fitness.shape == (64,) and np.isfinite(fitness).all()
+    with jax.transfer_guard("disallow"), pytest.raises(Exception, match="[Dd]isallowed"):
+        strategy.tell(evaluator(strategy.ask()))  # the guard does catch the ask/evaluate/tell path's transfers
+
+
+def test_neuroevolve_compiles_the_low_rank_generation_and_resumes_it(digits, tmp_path):
+    options = dict(strategy="lowrank_es", population_size=16, batch_size=128, seed=1, progress_bar=False,
+                   sigma=0.1, learning_rate=0.02)
+    full = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, **options)
+    again = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, **options)
+    assert full.config["compiled_generation"] is True
+    np.testing.assert_array_equal(full.history["fitness_max"], again.history["fitness_max"])  # same seed, same run
+    eager = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
+                               compiled_generation=False, **options)
+    assert eager.config["compiled_generation"] is False
+    assert not np.array_equal(eager.history["fitness_max"], full.history["fitness_max"])  # other mini-batches
+    evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
+                       checkpoint_every=2, **options)
+    resumed = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
+                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
+    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
+    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+    with pytest.raises(ValueError, match="different set-up"):
+        evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, checkpoint=tmp_path / "c.pkl",
+                           resume=True, compiled_generation=False, **options)
+
+
+def test_compiled_generation_says_when_it_cannot_run(digits):
+    from evolab.strategies import CompiledGeneration
+
+    model = build()
+    common = dict(population_size=8, num_generations=1, progress_bar=False, compiled_generation=True)
+    with pytest.raises(ValueError, match="runs a LowRankES; received OpenAIES"):
+        evolab.neuroevolve(model, digits.train, digits.validation, strategy="openai_es", **common)
+    with pytest.raises(ValueError, match="built-in metric"):
+        evolab.neuroevolve(model, digits.train, digits.validation, strategy="lowrank_es",
+                           fitness_metric=lambda y, p: -evolab.fitness.ops.mean(p), **common)
+    with pytest.raises(ValueError, match="None, True or False"):
+        evolab.neuroevolve(model, digits.train, digits.validation, strategy="lowrank_es", **{**common,
+                           "compiled_generation": "yes"})
+    strategy = strategy_for(model, 8)
+    strategy.fitness_shaping = "rank_utilities"  # LowRankES refuses it when built; the compiled step checks again
+    with pytest.raises(ValueError, match="shapes fitness by"):
+        CompiledGeneration(strategy, evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss"))

@@ -45,7 +45,9 @@ Five strategies are included, one file each, also selectable by name:
   low-rank perturbations of every weight matrix (EGGROLL, Sarkar et al. 2025):
   its ``ask()`` returns factors, which :class:`evolab.PopulationEvaluator`
   scores without building the dense population, so populations of thousands
-  cost little more than plain inference.
+  cost little more than plain inference; :class:`CompiledGeneration` runs its
+  whole generation (noise, scores, update) as one compiled function
+  (``compiled.py``).
 
 The evolution strategies (all but the GA) speak one vocabulary: ``sigma`` is
 the (initial) noise scale and ``learning_rate`` the step size of the center;
@@ -62,6 +64,7 @@ from __future__ import annotations
 
 from .base import GaussianStrategy, Strategy, hyperparameter_names, refuse_renamed
 from .ga import SimpleGA
+from .compiled import CompiledGeneration
 from .lowrank_es import LowRankES, LowRankPopulation
 from .openai_es import OpenAIES
 from .optimizers import OPTIMIZERS, SGD, Adam, ClipUp, Optimizer, get_optimizer
@@ -71,7 +74,8 @@ from .shaping import FITNESS_SHAPINGS, centered_ranks, normalized, rank_utilitie
 from .snes import SNES
 
 __all__ = [
-    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "PGPE", "SNES", "LowRankES", "LowRankPopulation", "STRATEGIES", "get_strategy",
+    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "PGPE", "SNES", "LowRankES", "LowRankPopulation",
+    "CompiledGeneration", "STRATEGIES", "get_strategy",
     "centered_ranks", "normalized", "rank_utilities", "snes_utilities", "shape_fitness", "FITNESS_SHAPINGS",
     "Optimizer", "SGD", "Adam", "ClipUp", "OPTIMIZERS", "get_optimizer", "Decay", "decay",
 ]

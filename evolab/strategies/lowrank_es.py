@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
+from keras import ops
 
 from .._checks import check_choice, check_int, check_positive
 from .base import Strategy
@@ -19,12 +21,66 @@ from .optimizers import get_optimizer
 from .schedules import Scheduled, check_schedule
 from .shaping import FITNESS_SHAPINGS
 
-__all__ = ["LowRankES", "LowRankPopulation"]
+__all__ = ["LowRankES", "LowRankPopulation", "sample_factors", "low_rank_gradient"]
 
 
 def _stream(*words):
-    """A 31-bit seed for one stream of noise, a pure function of the words (seed, generation, variable, kind)."""
+    """A 31-bit seed for one stream of noise, a pure function of the words (seed, variable, kind)."""
     return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1)[0] >> 1)
+
+
+def _noise(kind, shape, stream, generation):
+    """Standard-normal (``kind="normal"``) or uniform [0, 1) noise of one stream at one generation.
+
+    A stateless draw: a pure function of ``(stream, generation)``. On JAX and
+    TensorFlow ``generation`` may be a traced integer tensor, so a compiled
+    generation draws its own noise on the device (``keras.random`` takes a
+    tensor seed on JAX only, so TensorFlow calls the stateless op that
+    ``keras.random`` calls underneath). PyTorch draws eagerly from an int seed.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        seed = tf.stack([tf.constant(stream, tf.int32), tf.cast(generation, tf.int32)])
+        draw = tf.random.stateless_normal if kind == "normal" else tf.random.stateless_uniform
+        return draw(shape, seed=seed, alg="philox")
+    draw = keras.random.normal if kind == "normal" else keras.random.uniform
+    if backend == "jax":
+        import jax.numpy as jnp
+
+        return draw(shape, seed=jnp.stack([jnp.uint32(stream), jnp.asarray(generation, jnp.uint32)]))
+    return draw(shape, seed=_stream(stream, int(generation)))
+
+
+def sample_factors(shapes, rank, half, noise_seed, generation):
+    """One generation's factors, as :class:`LowRankPopulation` holds them: ``(A, B)`` for a matrix, ``(E,)`` else."""
+    factors = []
+    for k, shape in enumerate(shapes):
+        if len(shape) >= 2:
+            m, n = math.prod(shape[:-1]), shape[-1]
+            factors.append((_noise("normal", (half, m, rank), _stream(noise_seed, k, 0), generation),
+                            _noise("normal", (half, n, rank), _stream(noise_seed, k, 1), generation)))
+        else:
+            factors.append((_noise("normal", (half, *shape), _stream(noise_seed, k, 2), generation),))
+    return factors
+
+
+def low_rank_gradient(factors, differences, rank, scale):
+    """``scale * sum_j d_j A_j B_j^T / sqrt(rank)`` (and ``scale * sum_j d_j E_j``) per variable, as one flat tensor.
+
+    ``differences`` holds ``u_plus - u_minus`` for each mirrored pair; each matrix part is one
+    ``(m, pairs * rank) @ (pairs * rank, n)`` product.
+    """
+    parts = []
+    for factor in factors:
+        if len(factor) == 2:
+            a, b = factor
+            part = ops.einsum("pmr,pnr->mn", a * differences[:, None, None], b) / math.sqrt(rank)
+        else:
+            part = ops.tensordot(differences, factor[0], axes=1)
+        parts.append(ops.reshape(part, (-1,)))
+    return ops.concatenate(parts) * scale
 
 
 class LowRankPopulation:
@@ -173,17 +229,7 @@ class LowRankES(Scheduled, Strategy):
         return self.mean.copy()
 
     def _sample(self):
-        from keras import random
-
-        half = self.population_size // 2
-        factors = []
-        for k, shape in enumerate(self._shapes):
-            if len(shape) >= 2:
-                m, n = math.prod(shape[:-1]), shape[-1]
-                factors.append((random.normal((half, m, self.rank), seed=_stream(self.noise_seed, self.generation, k, 0)),
-                                random.normal((half, n, self.rank), seed=_stream(self.noise_seed, self.generation, k, 1))))
-            else:
-                factors.append((random.normal((half, *shape), seed=_stream(self.noise_seed, self.generation, k, 2)),))
+        factors = sample_factors(self._shapes, self.rank, self.population_size // 2, self.noise_seed, self.generation)
         self._pending = LowRankPopulation(self.mean.copy(), factors, self._shapes, self.current_sigma, self.rank)
 
     def load_state_dict(self, state):
@@ -203,21 +249,13 @@ class LowRankES(Scheduled, Strategy):
         return self._gradient(self._shaped(self._checked_fitness(fitness, "gradient_estimate")))
 
     def _gradient(self, utilities):
-        from keras import ops
-
         population = self._population()
-        half, sigma = population.half, population.sigma
+        half = population.half
         differences = ops.convert_to_tensor((utilities[:half] - utilities[half:]).astype(np.float32))
-        parts = []
-        for factor in population.factors:
-            if len(factor) == 2:  # sum_j d_j A_j B_j^T / sqrt(r): one (m, pairs * r) @ (pairs * r, n) product
-                a, b = factor
-                part = ops.einsum("pmr,pnr->mn", a * differences[:, None, None], b) / math.sqrt(self.rank)
-            else:
-                part = ops.tensordot(differences, factor[0], axes=1)
-            parts.append(ops.convert_to_numpy(part).reshape(-1))
-        return (np.concatenate(parts) / np.float32(self.population_size * sigma)).astype(np.float32)
+        scale = 1.0 / (self.population_size * population.sigma)
+        return ops.convert_to_numpy(low_rank_gradient(population.factors, differences, self.rank, scale)).astype(np.float32)
 
     def _update(self, utilities):
         self.mean += self.optimizer.step(self._gradient(utilities), self.current_learning_rate)
         self._pending = None
+

@@ -12,6 +12,11 @@ EvoJAX's ``optimizer_config`` groups them).
 
 Every step here is for gradient **ascent**: fitness is higher-is-better.
 
+The arithmetic of a step is written once, in :meth:`Optimizer.update`, for an
+array module ``xp``: NumPy when :meth:`Optimizer.step` runs on the host, or
+``keras.ops`` when a whole generation runs compiled on the backend
+(:class:`evolab.strategies.CompiledGeneration`).
+
 Introduced in 10_neuroevolution_at_scale.ipynb.
 """
 
@@ -34,7 +39,8 @@ class Optimizer:
     """Base class: ``step(gradient, learning_rate)`` returns the change to add to the center.
 
     Subclasses set their options in ``__init__`` (listed in ``_option_names``),
-    their state in :meth:`reset`, and implement :meth:`_step`.
+    their state in :meth:`reset` (``None`` until the first step), and
+    implement :meth:`update`.
     """
 
     name = "optimizer"
@@ -55,8 +61,29 @@ class Optimizer:
 
     def step(self, gradient, learning_rate):
         """One step up ``gradient`` (a float32 array) with step size ``learning_rate``; returns the change."""
+        gradient = np.asarray(gradient, dtype=np.float32)
         self.steps += 1
-        return self._step(np.asarray(gradient, dtype=np.float32), float(learning_rate)).astype(np.float32)
+        change, state = self.update(np, gradient, float(learning_rate), self.initial_state(np, gradient), self.steps)
+        for name, value in zip(self._state_names, state):
+            setattr(self, name, value)
+        return change.astype(np.float32)
+
+    def initial_state(self, xp, like):
+        """The state arrays in ``_state_names`` order, zeros (shaped ``like``) where no step was taken yet."""
+        return tuple(xp.zeros_like(like) if getattr(self, name) is None else getattr(self, name)
+                     for name in self._state_names)
+
+    def update(self, xp, gradient, learning_rate, state, steps):
+        """The step itself, a pure function: returns ``(change, new_state)``.
+
+        Args:
+            xp: the array module, ``numpy`` or ``keras.ops``.
+            gradient: the gradient estimate.
+            learning_rate: the step size (a number, or a float32 scalar tensor).
+            state: the state arrays, in ``_state_names`` order.
+            steps: the number of this step, counted from 1 (an int, or a float32 scalar tensor).
+        """
+        raise NotImplementedError
 
     def state_dict(self):
         """The changing state (arrays and the step count), for :meth:`load_state_dict`."""
@@ -70,9 +97,6 @@ class Optimizer:
         self.steps = int(state["steps"])
         for name in self._state_names:
             setattr(self, name, copy.deepcopy(state[name]))
-
-    def _step(self, gradient, learning_rate):
-        raise NotImplementedError
 
     def __eq__(self, other):
         return type(self) is type(other) and self.options == other.options
@@ -100,12 +124,9 @@ class SGD(Optimizer):
         super().reset()
         self.velocity = None
 
-    def _step(self, gradient, learning_rate):
-        if self.velocity is None:
-            self.velocity = np.zeros_like(gradient)
-        self.velocity *= np.float32(self.momentum)
-        self.velocity += gradient
-        return learning_rate * self.velocity
+    def update(self, xp, gradient, learning_rate, state, steps):
+        velocity = self.momentum * state[0] + gradient
+        return learning_rate * velocity, (velocity,)
 
 
 class Adam(Optimizer):
@@ -133,17 +154,12 @@ class Adam(Optimizer):
         super().reset()
         self.moment1 = self.moment2 = None
 
-    def _step(self, gradient, learning_rate):
-        if self.moment1 is None:
-            self.moment1, self.moment2 = np.zeros_like(gradient), np.zeros_like(gradient)
-        m, v = self.moment1, self.moment2  # updated in place
-        m *= self.beta1
-        m += (1 - self.beta1) * gradient
-        v *= self.beta2
-        v += (1 - self.beta2) * np.square(gradient)
-        m_hat = m / (1 - self.beta1**self.steps)
-        v_hat = v / (1 - self.beta2**self.steps)
-        return learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
+    def update(self, xp, gradient, learning_rate, state, steps):
+        m = self.beta1 * state[0] + (1 - self.beta1) * gradient
+        v = self.beta2 * state[1] + (1 - self.beta2) * xp.square(gradient)
+        m_hat = m / (1 - self.beta1**steps)
+        v_hat = v / (1 - self.beta2**steps)
+        return learning_rate * m_hat / (xp.sqrt(v_hat) + self.epsilon), (m, v)
 
 
 class ClipUp(SGD):
@@ -167,18 +183,13 @@ class ClipUp(SGD):
         self.max_speed = None if max_speed is None else float(max_speed)
         super().__init__(momentum)
 
-    def _step(self, gradient, learning_rate):
-        if self.velocity is None:
-            self.velocity = np.zeros_like(gradient)
-        self.velocity *= np.float32(self.momentum)
-        norm = float(np.linalg.norm(gradient))
-        if norm > 0:
-            self.velocity += gradient * np.float32(learning_rate / norm)
+    def update(self, xp, gradient, learning_rate, state, steps):
+        norm = xp.sqrt(xp.sum(xp.square(gradient)))
+        velocity = self.momentum * state[0] + gradient * xp.where(norm > 0, learning_rate / xp.maximum(norm, 1e-30), 0.0)
         max_speed = 2 * learning_rate if self.max_speed is None else self.max_speed
-        speed = float(np.linalg.norm(self.velocity))
-        if speed > max_speed:
-            self.velocity *= np.float32(max_speed / speed)
-        return self.velocity.copy()
+        speed = xp.sqrt(xp.sum(xp.square(velocity)))
+        velocity = velocity * xp.where(speed > max_speed, max_speed / xp.maximum(speed, 1e-30), 1.0)
+        return velocity, (velocity,)
 
 
 OPTIMIZERS = {cls.name: cls for cls in (SGD, Adam, ClipUp)}

@@ -19,11 +19,24 @@ __all__ = ["centered_ranks", "normalized", "raw", "snes_utilities", "rank_utilit
            "shape_fitness"]
 
 
-def _ranks(values):
-    """0-based ranks (lowest value -> 0), ties get their average rank."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    first = np.cumsum(counts) - counts  # rank of the first member of each tie group
-    return (first + (counts - 1) / 2.0)[inverse.reshape(-1)]
+def _ranks(xp, values):
+    """0-based ranks (lowest value -> 0), ties get their average rank (``xp``: numpy or keras.ops)."""
+    ordered = xp.sort(values)
+    first = xp.searchsorted(ordered, values, side="left")  # where the value's tie group starts in sorted order
+    end = xp.searchsorted(ordered, values, side="right")  # one past where it ends
+    twice = first + end - 1
+    return (twice.astype(np.float64) if xp is np else xp.cast(twice, "float32")) / 2.0
+
+
+def _worst_for_nan(xp, fitness):
+    return xp.where(xp.isnan(fitness), -np.inf, fitness)
+
+
+def _centered_ranks(xp, fitness):
+    size = fitness.shape[0]
+    if size < 2:
+        return xp.zeros_like(fitness)
+    return _ranks(xp, _worst_for_nan(xp, fitness)) / (size - 1) - 0.5
 
 
 def centered_ranks(fitness):
@@ -46,37 +59,40 @@ def centered_ranks(fitness):
 
     Introduced in 10_neuroevolution_at_scale.ipynb.
     """
+    return _centered_ranks(np, _scores(fitness)).astype(np.float32)
+
+
+def _scores(fitness):
     fitness = np.asarray(fitness, dtype=np.float64)
     if fitness.ndim != 1:
         raise ValueError(f"Expected a 1-D array of scores, received shape {fitness.shape}.")
-    if fitness.size < 2:
-        return np.zeros(fitness.shape, dtype=np.float32)
-    fitness = np.where(np.isnan(fitness), -np.inf, fitness)
-    return (_ranks(fitness) / (fitness.size - 1) - 0.5).astype(np.float32)
+    return fitness
 
 
-def _finite(fitness):
-    """Replaces -inf (and NaN) by the worst finite score and +inf by the best."""
-    fitness = np.where(np.isnan(fitness), -np.inf, fitness)
-    finite = np.isfinite(fitness)
-    if not finite.any():
-        return np.zeros_like(fitness)
-    low, high = fitness[finite].min(), fitness[finite].max()
-    return np.where(fitness == np.inf, high, np.where(finite, fitness, low))
+def _finite(xp, fitness):
+    """Replaces -inf (and NaN) by the worst finite score and +inf by the best (all zeros if none is finite)."""
+    fitness = _worst_for_nan(xp, fitness)
+    finite = xp.isfinite(fitness)
+    low = xp.min(xp.where(finite, fitness, np.inf))
+    high = xp.max(xp.where(finite, fitness, -np.inf))
+    clipped = xp.where(fitness == np.inf, high, xp.where(finite, fitness, low))
+    return xp.where(xp.any(finite), clipped, xp.zeros_like(fitness))
+
+
+def _normalized(xp, fitness):
+    fitness = _finite(xp, fitness)
+    spread = xp.std(fitness)
+    return xp.where(spread > 0, (fitness - xp.mean(fitness)) / xp.where(spread > 0, spread, 1.0), 0.0)
 
 
 def normalized(fitness):
     """Z-scores: ``(fitness - mean) / std`` (all zeros when every score ties); infinities clipped first."""
-    fitness = _finite(np.asarray(fitness, dtype=np.float64))
-    spread = fitness.std()
-    if spread == 0:
-        return np.zeros(fitness.shape, dtype=np.float32)
-    return ((fitness - fitness.mean()) / spread).astype(np.float32)
+    return _normalized(np, _scores(fitness)).astype(np.float32)
 
 
 def raw(fitness):
     """The scores themselves (infinities clipped to the finite range): the update then follows the true gradient."""
-    return _finite(np.asarray(fitness, dtype=np.float64)).astype(np.float32)
+    return _finite(np, _scores(fitness)).astype(np.float32)
 
 
 def snes_utilities(population_size):
@@ -107,6 +123,9 @@ def rank_utilities(fitness):
     utilities[order] = snes_utilities(fitness.size)
     return utilities
 
+
+#: The shapings that also run inside a compiled generation, written once for ``xp`` = numpy or keras.ops.
+SHAPINGS_FOR = {"centered_ranks": _centered_ranks, "normalized": _normalized, "raw": lambda xp, f: _finite(xp, f)}
 
 #: The shapings a strategy's ``fitness_shaping`` may name.
 FITNESS_SHAPINGS = {"centered_ranks": centered_ranks, "normalized": normalized, "raw": raw,
