@@ -35,7 +35,8 @@ def _load(dataset, model_name, data_dir, train_size, seed):
 
 
 def run_neuroevolution(*, dataset="digits", model="mlp", strategy="pgpe", population_size=64, generations=300,
-                       batch_size=256, seed=0, out="results/run", resume=False, data_dir=None, train_size=None,
+                       batch_size=256, seed=0, out="results/run", resume=False, overwrite=False, data_dir=None,
+                       train_size=None,
                        checkpoint_every=25, hidden_units=None, progress_bar=True, **strategy_options):
     """Runs :func:`evolab.neuroevolve` from plain settings and writes every output file.
 
@@ -63,7 +64,7 @@ def run_neuroevolution(*, dataset="digits", model="mlp", strategy="pgpe", popula
     result = neuroevolve(network, data.train, data.validation, data.test, strategy=strategy,
                          population_size=population_size, num_generations=generations, batch_size=batch_size,
                          seed=seed, checkpoint=out / "checkpoint.pkl", checkpoint_every=checkpoint_every,
-                         resume=resume, progress_bar=progress_bar, **strategy_options)
+                         resume=resume, overwrite=overwrite, progress_bar=progress_bar, **strategy_options)
     seconds = time.perf_counter() - started
     result.history.to_csv(out / "history.csv", index=False)
     result.history.to_json(out / "history.json", orient="records", indent=1)
@@ -81,6 +82,19 @@ def run_neuroevolution(*, dataset="digits", model="mlp", strategy="pgpe", popula
     return result, metrics
 
 
+def _count(minimum):
+    """An argparse type: an integer >= ``minimum`` (a bad value is a one-line usage error, exit status 2)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, received {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, received {value}")
+        return value
+    return parse
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="evolab", description="Neuroevolution and hyperparameter search, taught.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,17 +105,18 @@ def _parser():
     run = commands.add_parser("neuroevolve", help="evolve a network's weights with an ask/tell strategy")
     run.add_argument("--dataset", choices=DATASETS, default="digits")
     run.add_argument("--model", choices=MODELS, default="mlp")
-    run.add_argument("--hidden-units", type=int, nargs="+", default=None, help="widths of the mlp's hidden layers")
+    run.add_argument("--hidden-units", type=_count(1), nargs="+", default=None, help="widths of the mlp's hidden layers")
     run.add_argument("--strategy", choices=STRATEGIES, default="pgpe")
-    run.add_argument("--population-size", type=int, default=64)
-    run.add_argument("--generations", type=int, default=300)
-    run.add_argument("--batch-size", type=int, default=256)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--population-size", type=_count(2), default=64)
+    run.add_argument("--generations", type=_count(1), default=300)
+    run.add_argument("--batch-size", type=_count(1), default=256)
+    run.add_argument("--seed", type=_count(0), default=0)
     run.add_argument("--out", default="results/run")
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pkl")
-    run.add_argument("--checkpoint-every", type=int, default=25)
+    run.add_argument("--overwrite", action="store_true", help="start afresh, replacing OUT/checkpoint.pkl")
+    run.add_argument("--checkpoint-every", type=_count(1), default=25)
     run.add_argument("--data-dir", default=None, help="folder with mnist.npz or the IDX files")
-    run.add_argument("--train-size", type=int, default=None, help="use only this many training images")
+    run.add_argument("--train-size", type=_count(1), default=None, help="use only this many training images")
     evolution_strategies = ", ".join(name for name in STRATEGIES if name != "ga")
     run.add_argument("--learning-rate", type=float, default=None,
                      help=f"the center's step size, for every evolution strategy ({evolution_strategies}); "
@@ -127,18 +142,29 @@ def main(argv=None):
     if args.command == "demo":
         print("evolab demo: evolving the 2,410 weights of a 64-32-10 MLP on scikit-learn's digits with PGPE")
         _, metrics = run_neuroevolution(dataset="digits", model="mlp", strategy="pgpe", population_size=64,
-                                        generations=400, batch_size=256, seed=args.seed, out=args.out)
+                                        generations=400, batch_size=256, seed=args.seed, out=args.out,
+                                        overwrite=True)  # a demo run again replaces its own outputs
         _report(metrics, args.out)
         if metrics["test_accuracy"] < 0.93:
             print("The demo fell short of its 93% target.", file=sys.stderr)
             return 1
         return 0
     options = {k: v for k, v in (("learning_rate", args.learning_rate), ("sigma", args.sigma)) if v is not None}
-    _, metrics = run_neuroevolution(
-        dataset=args.dataset, model=args.model, strategy=args.strategy, population_size=args.population_size,
-        generations=args.generations, batch_size=args.batch_size, seed=args.seed, out=args.out, resume=args.resume,
-        data_dir=args.data_dir, train_size=args.train_size, checkpoint_every=args.checkpoint_every,
-        hidden_units=args.hidden_units, progress_bar=not args.no_progress, **options)
+    if args.train_size is not None and args.dataset == "digits":
+        print("evolab: warning: --train-size applies to mnist and fashion_mnist; digits uses all its images",
+              file=sys.stderr)
+    if args.hidden_units and args.model == "cnn":
+        print("evolab: warning: --hidden-units applies to --model mlp; the cnn keeps its layers", file=sys.stderr)
+    try:
+        _, metrics = run_neuroevolution(
+            dataset=args.dataset, model=args.model, strategy=args.strategy, population_size=args.population_size,
+            generations=args.generations, batch_size=args.batch_size, seed=args.seed, out=args.out,
+            resume=args.resume, overwrite=args.overwrite, data_dir=args.data_dir, train_size=args.train_size,
+            checkpoint_every=args.checkpoint_every, hidden_units=args.hidden_units,
+            progress_bar=not args.no_progress, **options)
+    except ValueError as error:  # a bad setting or an unusable checkpoint: one line, not a traceback
+        print(f"evolab: error: {error}", file=sys.stderr)
+        return 2
     _report(metrics, args.out)
     return 0
 

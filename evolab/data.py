@@ -70,8 +70,9 @@ def _check_size(name, value, available):
 
 def _prepare(x, y, flatten, normalize, scale):
     x = np.asarray(x)
-    if normalize:
-        x = x.astype(np.float32) / np.float32(scale)
+    if normalize:  # integer pixels (0..255) are scaled; float images already within [0, 1] are kept as they are
+        already = x.dtype.kind == "f" and x.size and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+        x = x.astype(np.float32) if already else x.astype(np.float32) / np.float32(scale)
     if flatten:
         x = x.reshape(len(x), -1)
     elif x.ndim == 3:  # (n, height, width) -> add the channel axis Conv2D expects
@@ -88,7 +89,7 @@ def _split(name, x_train, y_train, x_test, y_test, *, validation_size, train_siz
     test_idx = np.arange(_check_size("test_size", test_size, len(x_test)))
     splits = [_prepare(x[idx], y[idx], flatten, normalize, scale)
               for x, y, idx in ((x_train, y_train, train_idx), (x_train, y_train, val_idx), (x_test, y_test, test_idx))]
-    num_classes = int(max(y_train.max(), y_test.max()) + 1)
+    num_classes = int(max(int(y_train.max()), int(y_test.max())) + 1)  # int() first: uint8 255 + 1 is not 0
     return Dataset(*splits, name=name, num_classes=num_classes, input_shape=tuple(splits[0][0].shape[1:]),
                    source=source)
 
@@ -152,19 +153,53 @@ def _find_idx(folder: Path, stem: str):
     return None
 
 
+class _UnusableFile(Exception):
+    """A data file that is there but cannot be used (named, with the reason); the loader tries the next place."""
+
+
+def _checked_arrays(arrays, source):
+    """``(x_train, y_train, x_test, y_test)`` of 28 x 28 images with labels 0..9, or _UnusableFile saying why."""
+    x_train, y_train, x_test, y_test = (np.asarray(a) for a in arrays)
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) == 0:
+            raise _UnusableFile(f"{source}: x_{split} has shape {x.shape}, expected (examples, 28, 28)")
+        if y.shape != (len(x),):
+            raise _UnusableFile(f"{source}: y_{split} has shape {y.shape}, expected ({len(x)},) (one label per image)")
+        if y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9:
+            raise _UnusableFile(f"{source}: y_{split} must hold integer labels 0..9; found dtype {y.dtype}, "
+                                f"values {y.min()}..{y.max()}")
+    return x_train, y_train, x_test, y_test
+
+
 def _load_from_folder(folder: Path, name: str):
-    """Reads ``{name}.npz`` or the four IDX files from ``folder`` (or ``folder/name``); None if absent."""
+    """Reads ``{name}.npz`` or the four IDX files from ``folder`` (or ``folder/name``); None if absent.
+
+    Raises:
+        _UnusableFile: a file is there but damaged (truncated, not an npz, pickled objects, wrong shapes).
+    """
     for base in (folder, folder / name, folder / name.replace("_", "-")):
         npz = base / f"{name}.npz"
         if npz.is_file():
-            with np.load(npz) as f:
-                missing = [k for k in _IDX_FILES if k not in f.files]
-                if missing:
-                    raise ValueError(f"{npz} lacks the arrays {missing}; expected keys {list(_IDX_FILES)}.")
-                return tuple(f[k] for k in _IDX_FILES), str(npz)
+            try:
+                with np.load(npz, allow_pickle=False) as f:
+                    missing = [k for k in _IDX_FILES if k not in f.files]
+                    if missing:
+                        raise _UnusableFile(f"{npz} lacks the arrays {missing}; expected keys {list(_IDX_FILES)}")
+                    arrays = tuple(f[k] for k in _IDX_FILES)
+            except _UnusableFile:
+                raise
+            except Exception as error:  # truncated or random bytes, a zip without arrays, pickled objects
+                reason = ("neither a zip archive nor a .npy header: random bytes, or pickled objects, which evolab "
+                          "never loads" if "pickle" in str(error) else f"{type(error).__name__}: {error}")
+                raise _UnusableFile(f"{npz} is not a readable .npz file of arrays ({reason})") from None
+            return _checked_arrays(arrays, str(npz)), str(npz)
         found = {k: _find_idx(base, stem) for k, stem in _IDX_FILES.items()}
         if all(found.values()):
-            return tuple(_read_idx(found[k]) for k in _IDX_FILES), str(base)
+            try:
+                arrays = tuple(_read_idx(found[k]) for k in _IDX_FILES)
+            except Exception as error:  # a truncated gzip, a bad header
+                raise _UnusableFile(f"the IDX files in {base} cannot be read ({type(error).__name__}: {error})") from None
+            return _checked_arrays(arrays, str(base)), str(base)
     return None
 
 
@@ -184,7 +219,13 @@ def _load_arrays(name: str, data_dir, download: bool):
     for label, folder in folders:
         looked.append(f"{label}: {folder}")
         if folder.is_dir():
-            found = _load_from_folder(folder, name)
+            try:
+                found = _load_from_folder(folder, name)
+            except _UnusableFile as problem:  # say so, and go on to the next place (not past the caller's own)
+                if label == "data_dir argument":
+                    raise DataNotFoundError(f"data_dir={str(data_dir)!r}: {problem}.") from None
+                looked[-1] += f" (unusable: {problem})"
+                continue
             if found is not None:
                 return found
         elif label == "data_dir argument":

@@ -80,13 +80,50 @@ def _per_sample_metric(metric, logits):
     raise ValueError(f"metric must be 'accuracy', 'neg_loss' or a callable; received {metric!r}")
 
 
-def _labels(y, num_samples):
+def _num_outputs(model):
+    """The number of classes the model scores (its last axis), or None where the model does not say."""
+    try:
+        shape = model.outputs[0].shape if getattr(model, "outputs", None) else model.output_shape
+        return int(shape[-1]) if shape[-1] is not None else None
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return None
+
+
+def _labels(y, num_samples, num_classes=None):
+    """Integer labels in ``[0, num_classes)``, from integer labels or one-hot rows; anything else is refused.
+
+    Out-of-range labels would score silently (``one_hot`` of them is a row of zeros: the best possible
+    ``neg_loss``), and float labels would be truncated, so both are errors here.
+    """
     y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] > 1:  # one-hot labels
+    if y.ndim == 2 and y.shape[1] > 1:  # one-hot rows
+        if num_classes is not None and y.shape[1] != num_classes:
+            raise ValueError(f"Expected y as integer labels or one-hot rows of {num_classes} columns (the model's "
+                             f"outputs); received shape {y.shape}.")
+        if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)) or not np.all(y.sum(axis=1) == 1):
+            raise ValueError("Expected one-hot rows of y (0s and a single 1 per row); received other values. Pass "
+                             "integer class labels instead.")
         y = y.argmax(axis=1)
+    elif y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(f"Expected y as integer labels of shape ({num_samples},) or one-hot rows; received shape "
+                         f"{y.shape}.")
     y = y.reshape(-1)
     if y.shape[0] != num_samples:
         raise ValueError(f"x and y must hold the same number of examples; received {num_samples} and {y.shape[0]}.")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise ValueError("Expected integer class labels in y; received floats that are not whole numbers (e.g. "
+                             f"{float(y[~np.isfinite(y) | (y != np.round(y))][0])}).")
+    elif y.dtype.kind not in "biu":
+        raise ValueError(f"Expected integer class labels in y; received dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    if y.size:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or (num_classes is not None and high >= num_classes):
+            limit = f"[0, {num_classes})" if num_classes is not None else "[0, number of classes)"
+            hint = " Labels counted from 1? Subtract 1." if low >= 1 and high == num_classes else ""
+            raise ValueError(f"Expected labels in {limit} (one per model output, counted from 0); received labels "
+                             f"from {low} to {high}.{hint}")
     return y.astype(np.int32)
 
 
@@ -160,7 +197,7 @@ class PopulationEvaluator:
         if x.ndim < 2:
             raise ValueError(f"x must hold one example per row (at least 2-D); received shape {x.shape}.")
         self.num_samples = int(x.shape[0])
-        labels = _labels(y, self.num_samples)
+        labels = _labels(y, self.num_samples, _num_outputs(model))
         if batch_size is not None and (isinstance(batch_size, bool) or not 0 < int(batch_size) <= self.num_samples):
             raise ValueError(f"batch_size must be None or an integer in [1, {self.num_samples}]; received {batch_size!r}")
         self.batch_size = None if batch_size is None else int(batch_size)
@@ -246,9 +283,12 @@ class PopulationEvaluator:
         if population.ndim != 2 or population.shape[1] != self.layout.num_params:
             raise ValueError(f"Expected a population of shape (population_size, {self.layout.num_params}); "
                              f"received shape {population.shape}.")
+        with np.errstate(over="ignore"):  # checked after the cast: a float64 1e39 is inf in float32
+            population = population.astype(np.float32, copy=False)
         if not np.all(np.isfinite(population)):
-            raise ValueError("Expected finite parameters; the population holds NaN or infinite values.")
-        return population.astype(np.float32, copy=False)
+            raise ValueError("Expected finite parameters; the population holds NaN or infinite values as float32 (a "
+                             "value too large for float32, beyond 3.4e38, becomes infinite).")
+        return population
 
     def draw_batch(self):
         """The data for one call: all examples, or a fresh random mini-batch."""
@@ -382,7 +422,7 @@ class PopulationEvaluator:
 def _model_score(model, x, y, metric, batch_size=2048):
     """Scores the model's current weights on (x, y) with plain batched calls."""
     logits = outputs_logits(model)
-    labels = _labels(y, len(x))
+    labels = _labels(y, len(x), _num_outputs(model))
     if callable(metric):
         return float(ops.convert_to_numpy(metric(ops.convert_to_tensor(labels), model(x, training=False))))
     per_sample = _per_sample_metric(metric, logits)
@@ -432,6 +472,9 @@ def keras_fitness(model, x, y, metric="accuracy"):
     if not callable(metric):
         _per_sample_metric(metric, True)  # validate the name now, not at the first call
     x = np.asarray(x)
+    if x.ndim < 1 or len(x) == 0:
+        raise ValueError(f"Expected at least one example in x; received shape {x.shape}.")
+    _labels(y, len(x), _num_outputs(model))  # checked now, not at the first call
 
     def evaluate(individual):
         return (evaluate_parameters(model, individual, x, y, metric, batch_size=max(len(x), 1)),)

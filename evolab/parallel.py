@@ -203,6 +203,9 @@ class DaskMap(_PickledMap):
         address: a scheduler address such as ``"tcp://10.0.0.5:8786"`` (ignored with ``client``).
         n_workers: workers of the ``LocalCluster`` started when neither is given (default 2).
         threads_per_worker: threads per local worker (default 1: Keras trains best alone).
+        host: the interface a started ``LocalCluster`` (scheduler, workers, dashboard) listens on; default
+            ``"127.0.0.1"``, this machine only (a classroom machine is shared: a cluster open to the network
+            would run anyone's code). Pass ``"0.0.0.0"`` only to reach it from other machines on purpose.
 
     Example:
         >>> with evolab.parallel.DaskMap(n_workers=2) as dmap:
@@ -212,7 +215,7 @@ class DaskMap(_PickledMap):
     Introduced in 05_genetic_algorithms.ipynb.
     """
 
-    def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1):
+    def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1, host="127.0.0.1"):
         from dask.distributed import Client, LocalCluster
 
         self._cluster = None
@@ -224,7 +227,7 @@ class DaskMap(_PickledMap):
             if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
                 raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
             self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                                         processes=True, dashboard_address=":0")
+                                         processes=True, host=host, dashboard_address=f"{host}:0")
             self.client, self._owns_client = Client(self._cluster), True
 
     @property

@@ -50,10 +50,13 @@ def _as_vector(vector, expected_size: int, what: str = "parameter vector") -> np
         )
     if array.shape[0] != expected_size:
         raise ValueError(f"Expected a {what} of length {expected_size}; received length {array.shape[0]}.")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"Expected finite values in the {what}; received {bad} NaN or infinite value(s).")
-    return array.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # checked after the cast: a float64 1e39 is inf in float32
+        vector32 = array.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(vector32)):
+        bad = int(np.size(vector32) - np.count_nonzero(np.isfinite(vector32)))
+        raise ValueError(f"Expected finite values in the {what}; received {bad} NaN or infinite value(s) as float32 "
+                         "(a value too large for float32, beyond 3.4e38, becomes infinite).")
+    return vector32
 
 
 @dataclass(frozen=True)
@@ -202,5 +205,11 @@ def set_parameters(model, vector) -> None:
     """
     variables = _trainable_variables(model)
     layout = ParameterLayout._from_variables(variables)
-    for variable, value, dtype in zip(variables, layout.unflatten(vector), layout.dtypes):
-        variable.assign(value.astype(dtype, copy=False))
+    with np.errstate(over="ignore"):
+        values = [value.astype(dtype, copy=False) for value, dtype in zip(layout.unflatten(vector), layout.dtypes)]
+    for variable, value in zip(variables, values):  # all checked before any is assigned
+        if not np.all(np.isfinite(value)):  # e.g. 1e5 in a float16 layer
+            raise ValueError(f"Expected values that fit {value.dtype} for variable {variable.path!r}; some become "
+                             "infinite in that dtype.")
+    for variable, value in zip(variables, values):
+        variable.assign(value)

@@ -97,7 +97,7 @@ def test_bad_sizes_and_npz_keys(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     np.savez_compressed(other / "mnist.npz", x_train=np.zeros((2, 28, 28)))
-    with pytest.raises(ValueError, match="lacks the arrays"):
+    with pytest.raises(evolab.data.DataNotFoundError, match="lacks the arrays"):  # named, and the next place tried
         evolab.data.load_mnist(data_dir=other, download=False)
 
 

@@ -123,7 +123,7 @@ class ArchitectureEvolution:
 def architecture_search(objective, n_trials=None, *, population_size=10, min_layers=1, max_layers=4, min_units=8,
                         max_units=256, activations=("relu", "tanh"), dropouts=(0.0, 0.1, 0.2, 0.3),
                         crossover_rate=0.5, mutation_rate=0.7, tournament_size=3, timeout=None, seed=None,
-                        checkpoint=None, resume=False, callbacks=None, map=None, n_workers=None):
+                        checkpoint=None, resume=False, overwrite=False, callbacks=None, map=None, n_workers=None):
     """Evolves network architectures: each genome is a list of hidden-layer specs.
 
     A genome looks like ``[{"units": 64, "activation": "relu", "dropout": 0.1}, ...]``;
@@ -144,7 +144,7 @@ def architecture_search(objective, n_trials=None, *, population_size=10, min_lay
         crossover_rate: probability that a pair is crossed over (default 0.5).
         mutation_rate: probability that a genome is mutated (default 0.7).
         tournament_size: genomes per selection tournament (default 3).
-        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+        timeout, seed, checkpoint, resume, overwrite, callbacks, map, n_workers: as in :func:`genetic_search`.
 
     Returns:
         A :class:`SearchResult` whose ``best_params["layers"]`` is the best architecture.
@@ -171,4 +171,4 @@ def architecture_search(objective, n_trials=None, *, population_size=10, min_lay
     optimizer = ArchitectureEvolution(population_size, crossover_rate, mutation_rate, tournament_size, options)
     search = Search(objective, None, "architecture", n_trials=n_trials, timeout=timeout, callbacks=callbacks,
                     map=map, n_workers=n_workers, param_names=["layers"])
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()

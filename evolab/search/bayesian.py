@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 
 import numpy as np
 
+from ..checkpoint import _alive
 from .engine import Search, Trial
 from .space import Categorical, Integer, Real, as_space
 
@@ -45,8 +48,12 @@ def bayesian_search(objective, space, n_trials=None, *, timeout=None, seed=None,
         pruner: ``"median"`` (default), ``"successive_halving"``, ``"hyperband"``, ``None``,
             or an ``optuna.pruners`` object.
         n_startup_trials: random trials before the model takes over (default 10).
-        storage: an Optuna storage URL such as ``"sqlite:///search.db"`` (default: in memory).
-        study_name: the study's name inside ``storage``.
+        storage: an Optuna storage URL such as ``"sqlite:///search.db"`` (default: in memory). A study
+            resumed from it continues where it stopped: with a ``seed`` (and a sampler named here), trial ``n``
+            is drawn from a stream seeded by ``(seed, n)``, so a serial run resumed after any stop makes the
+            same trials as an unbroken one; trials a killed process left running are marked failed and run
+            again.
+        study_name: the study's name inside ``storage`` (required with ``storage``).
         callbacks: a list of :class:`evolab.callbacks.Callback`.
         map: a backend from :mod:`evolab.parallel` (or any ``map``-like callable).
         n_workers: with no ``map``, run on this many local processes.
@@ -155,6 +162,39 @@ def _record_from_frozen(space, frozen):
             "intermediate": dict(frozen.intermediate_values)}
 
 
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _seed_for_trial(sampler, seed, number):
+    """Reseeds the sampler's random streams from (seed, trial number).
+
+    Optuna keeps one random stream per sampler object, and a resumed call builds a new sampler, so its stream would
+    start again and repeat the first start-up trials. Seeded by trial number instead, a resumed study draws what an
+    unbroken one draws at the same trial, from the same finished trials (in serial runs).
+    """
+    from optuna.samplers._lazy_random_state import LazyRandomState
+
+    stream = int(np.random.SeedSequence([int(seed), int(number)]).generate_state(1)[0])
+    for part in (sampler, getattr(sampler, "_random_sampler", None), getattr(sampler, "_independent_sampler", None)):
+        if part is not None and hasattr(part, "_rng"):
+            part._rng = LazyRandomState(stream)
+
+
+def _fail_orphans(study):
+    """Marks as failed the trials left RUNNING by a process of this machine that no longer exists (a killed run);
+    they are left out of the records, and their trial numbers run again."""
+    from optuna.trial import TrialState
+
+    host = socket.gethostname()
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        owner = str(trial.user_attrs.get("process", ""))
+        name, _, pid = owner.rpartition(":")
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+            study._storage.set_trial_user_attr(trial._trial_id, "error", f"its process ({owner}) stopped")
+            study.tell(trial.number, state=TrialState.FAIL)
+
+
 def _tell(study, optuna_trial, record, live):
     from optuna.trial import TrialState
 
@@ -177,12 +217,17 @@ def _optuna_search(objective, space, n_trials, timeout, seed, sampler, pruner, n
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if storage is not None and study_name is None:
+        raise ValueError("storage= needs study_name=: without a name every call creates a new study, and nothing "
+                         "resumes.")
+    own_sampler = isinstance(sampler, str)
     study = optuna.create_study(direction="maximize", sampler=_make_sampler(sampler, seed, n_startup_trials),
                                 pruner=_make_pruner(pruner), storage=storage, study_name=study_name,
                                 load_if_exists=storage is not None)
     distributions = _optuna_distributions(space)
     search = Search(objective, space, "bayesian", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
+    _fail_orphans(study)
     finished = [t for t in study.get_trials(deepcopy=False)
                 if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
                 and not t.user_attrs.get("interrupted")]
@@ -192,7 +237,12 @@ def _optuna_search(objective, space, n_trials, timeout, seed, sampler, pruner, n
         while True:
             search.check_stop()
             remaining = search.remaining()
-            asked = [study.ask(distributions) for _ in range(batch if remaining is None else min(batch, remaining))]
+            asked = []
+            for i in range(batch if remaining is None else min(batch, remaining)):
+                if own_sampler and seed is not None:
+                    _seed_for_trial(study.sampler, seed, len(search.records) + i)
+                asked.append(study.ask(distributions))
+                asked[-1].set_user_attr("process", _PROCESS)
             params = [_from_optuna(space, t.params) for t in asked]
             trials = ([_OptunaTrial(len(search.records), params[0], asked[0])] if search.serial and len(asked) == 1
                       else None)

@@ -20,8 +20,6 @@ Introduced in 05_genetic_algorithms.ipynb and 06_swarms_and_strategies.ipynb.
 
 from __future__ import annotations
 
-import os
-import pickle
 import random
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from deap import base
 
+from .. import checkpoint as checkpoints
 from .engine import Search
 from .space import as_space
 
@@ -92,7 +91,7 @@ class _Streams:
         return self.states if self.private else (random.getstate(), np.random.get_state())
 
 
-def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False):
+def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False, overwrite=False):
     """Runs ``optimizer`` (ask/tell) until the search's budget ends; returns ``search`` (call ``.result()``).
 
     Args:
@@ -103,41 +102,37 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
             (DEAP draws from both); ``None`` uses the global streams.
         checkpoint: a file path; the state is saved there after every generation.
         resume: when True and ``checkpoint`` exists, continue from it.
+        overwrite: when True, an existing ``checkpoint`` is replaced by this fresh run.
     """
     fingerprint = (search.method, repr(search.space) if search.space is not None else search.param_names)
     streams = _Streams(seed)
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        with open(checkpoint, "rb") as handle:
-            state = pickle.load(handle)
-        if state["fingerprint"] != fingerprint:
-            raise ValueError(f"checkpoint {str(checkpoint)!r} belongs to another search: expected "
-                             f"{fingerprint!r}; received {state['fingerprint']!r}")
-        optimizer = state["optimizer"]
-        search.restore(state["records"])
-        streams = _Streams(states=(state["random_state"], state["numpy_state"]))
-    with search:
-        while True:
-            with streams.active():
-                genomes = optimizer.ask()
-            if not len(genomes):
-                break
-            scores = search.evaluate([optimizer.decode(g) for g in genomes])
-            with streams.active():
-                optimizer.tell(scores)
-            if checkpoint is not None:
-                python_state, numpy_state = streams.get_state()
-                _save_checkpoint(checkpoint, {"fingerprint": fingerprint, "optimizer": optimizer,
-                                              "records": search.records, "random_state": python_state,
-                                              "numpy_state": numpy_state})
+    path = None if checkpoint is None else Path(checkpoint)
+    with checkpoints.holding(path, resume=resume, overwrite=overwrite):
+        if resume and path is not None and path.is_file():
+            state = checkpoints.load(path)
+            if not isinstance(state, dict) or "fingerprint" not in state or "optimizer" not in state:
+                raise checkpoints.CheckpointError(f"checkpoint {str(path)!r} is not a search checkpoint.")
+            if state["fingerprint"] != fingerprint:
+                raise ValueError(f"checkpoint {str(path)!r} belongs to another search: expected "
+                                 f"{fingerprint!r}; received {state['fingerprint']!r}")
+            optimizer = state["optimizer"]
+            search.restore(state["records"])
+            streams = _Streams(states=(state["random_state"], state["numpy_state"]))
+        with search:
+            while True:
+                with streams.active():
+                    genomes = optimizer.ask()
+                if not len(genomes):
+                    break
+                scores = search.evaluate([optimizer.decode(g) for g in genomes])
+                with streams.active():
+                    optimizer.tell(scores)
+                if path is not None:
+                    python_state, numpy_state = streams.get_state()
+                    checkpoints.save(path, {"fingerprint": fingerprint, "optimizer": optimizer,
+                                            "records": search.records, "random_state": python_state,
+                                            "numpy_state": numpy_state})
     return search
-
-
-def _save_checkpoint(path, state):
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        pickle.dump(state, handle)
-    os.replace(temporary, path)  # atomic: an interruption never leaves half a checkpoint
 
 
 def _check_size(name, value, minimum):
@@ -227,7 +222,7 @@ class GeneticAlgorithm:
 
 
 def genetic_search(objective, space, n_trials=None, *, population_size=20, encoding="real", crossover_rate=0.7,
-                   mutation_rate=0.3, tournament_size=3, timeout=None, seed=None, checkpoint=None, resume=False,
+                   mutation_rate=0.3, tournament_size=3, timeout=None, seed=None, checkpoint=None, resume=False, overwrite=False,
                    callbacks=None, map=None, n_workers=None):
     """A genetic algorithm (DEAP): tournament selection, crossover, mutation, one elite.
 
@@ -243,8 +238,11 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
         tournament_size: individuals per selection tournament (default 3).
         timeout: optional seconds after which no new trial starts.
         seed: seeds the run (same seed, same trials when run serially).
-        checkpoint: a file saved after every generation.
+        checkpoint: a file saved after every generation (read back without running code:
+            :mod:`evolab.checkpoint`).
         resume: continue from ``checkpoint`` when it exists.
+        overwrite: start afresh over an existing ``checkpoint`` (without it or ``resume``, an existing
+            checkpoint is an error, never silently replaced).
         callbacks: a list of :class:`evolab.callbacks.Callback`.
         map: a backend from :mod:`evolab.parallel`; a generation is evaluated in one call.
         n_workers: with no ``map``, run on this many local processes.
@@ -267,7 +265,7 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
     optimizer = GeneticAlgorithm(space, population_size, encoding, crossover_rate, mutation_rate, tournament_size)
     search = Search(objective, space, f"genetic-{encoding}" if encoding == "binary" else "genetic",
                     n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map, n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
 
 
 # --- particle swarm ---------------------------------------------------------------------
@@ -312,7 +310,7 @@ class ParticleSwarm:
 
 
 def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0.7298, cognitive=1.49618,
-               social=1.49618, max_speed=0.2, timeout=None, seed=None, checkpoint=None, resume=False, callbacks=None,
+               social=1.49618, max_speed=0.2, timeout=None, seed=None, checkpoint=None, resume=False, overwrite=False, callbacks=None,
                map=None, n_workers=None):
     """Particle swarm optimization over the unit cube of the space.
 
@@ -325,7 +323,7 @@ def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0
         cognitive: pull towards the particle's own best (default 1.49618).
         social: pull towards the swarm's best (default 1.49618).
         max_speed: the largest step per coordinate, in unit-cube units (default 0.2).
-        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+        timeout, seed, checkpoint, resume, overwrite, callbacks, map, n_workers: as in :func:`genetic_search`.
 
     Returns:
         A :class:`SearchResult`.
@@ -340,7 +338,7 @@ def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0
     optimizer = ParticleSwarm(space, population_size, inertia, cognitive, social, max_speed, seed=seed)
     search = Search(objective, space, "pso", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
 
 
 # --- differential evolution ----------------------------------------------------------------
@@ -390,7 +388,7 @@ class DifferentialEvolution:
 
 
 def de_search(objective, space, n_trials=None, *, population_size=10, differential_weight=0.8, crossover_rate=0.9,
-              timeout=None, seed=None, checkpoint=None, resume=False, callbacks=None, map=None, n_workers=None):
+              timeout=None, seed=None, checkpoint=None, resume=False, overwrite=False, callbacks=None, map=None, n_workers=None):
     """Differential evolution (DE/rand/1/bin) over the unit cube of the space.
 
     Args:
@@ -400,7 +398,7 @@ def de_search(objective, space, n_trials=None, *, population_size=10, differenti
         population_size: vectors in the population (default 10, at least 4).
         differential_weight: ``F``, the scale of the difference vector (default 0.8).
         crossover_rate: ``CR``, probability a coordinate comes from the mutant (default 0.9).
-        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+        timeout, seed, checkpoint, resume, overwrite, callbacks, map, n_workers: as in :func:`genetic_search`.
 
     Returns:
         A :class:`SearchResult`.
@@ -416,7 +414,7 @@ def de_search(objective, space, n_trials=None, *, population_size=10, differenti
     optimizer = DifferentialEvolution(space, population_size, differential_weight, crossover_rate, seed=seed)
     search = Search(objective, space, "de", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
 
 
 # --- CMA-ES -----------------------------------------------------------------------------------
@@ -447,7 +445,7 @@ class CMAES:
 
 
 def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma=0.3, timeout=None, seed=None,
-                 checkpoint=None, resume=False, callbacks=None, map=None, n_workers=None):
+                 checkpoint=None, resume=False, overwrite=False, callbacks=None, map=None, n_workers=None):
     """CMA-ES (DEAP's ``cma.Strategy``): a Gaussian that learns where and how to sample.
 
     Args:
@@ -456,7 +454,7 @@ def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma
         n_trials: the number of evaluations (including resumed ones).
         population_size: samples per generation (default ``4 + 3 ln d``, DEAP's choice).
         sigma: the initial step size in unit-cube units (default 0.3).
-        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+        timeout, seed, checkpoint, resume, overwrite, callbacks, map, n_workers: as in :func:`genetic_search`.
 
     Returns:
         A :class:`SearchResult`.
@@ -476,4 +474,4 @@ def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma
     if seed is not None:  # deap.cma.Strategy draws nothing at creation, but seed before it for clarity
         np.random.seed(seed % 2**32)
     optimizer = CMAES(space, population_size, sigma)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume).result()
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()

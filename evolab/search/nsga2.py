@@ -105,7 +105,7 @@ class NSGA2:
 
 
 def nsga2_search(objective, space, n_trials=None, *, directions=("maximize", "minimize"), population_size=20,
-                 crossover_rate=0.9, reference_point=None, timeout=None, seed=None, checkpoint=None, resume=False,
+                 crossover_rate=0.9, reference_point=None, timeout=None, seed=None, checkpoint=None, resume=False, overwrite=False,
                  callbacks=None, map=None, n_workers=None):
     """NSGA-II: searches for the best trade-offs between several objectives (the Pareto front).
 
@@ -124,7 +124,7 @@ def nsga2_search(objective, space, n_trials=None, *, directions=("maximize", "mi
         reference_point: the hypervolume's reference, one value per objective
             in its own units (default: the worst value seen in each objective,
             moved 10% of its range further out).
-        timeout, seed, checkpoint, resume, callbacks, map, n_workers: as in :func:`genetic_search`.
+        timeout, seed, checkpoint, resume, overwrite, callbacks, map, n_workers: as in :func:`genetic_search`.
 
     Returns:
         A :class:`SearchResult` with ``pareto_front`` (a DataFrame of the
@@ -159,7 +159,7 @@ def nsga2_search(objective, space, n_trials=None, *, directions=("maximize", "mi
     search = Search(objective, space, "nsga2", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers, objective_names=names, first_sign=signs[0])
     optimizer = NSGA2(space, population_size, signs, crossover_rate)
-    search = evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume)
+    search = evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite)
 
     table = search.trials_table()
     ok = table[table["status"] == "ok"]

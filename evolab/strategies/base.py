@@ -127,7 +127,8 @@ class Strategy:
         The steps, the same for every strategy: check the scores, count NaN
         as the worst score, remember the best candidate so far, shape the
         scores (``fitness_shaping``), and hand them to the algorithm's own
-        update.
+        update. A generation whose every score is NaN teaches nothing: the
+        strategy stays where it is (and draws new candidates next time).
 
         Args:
             fitness: Array-like of shape ``(population_size,)``, one score per
@@ -138,7 +139,8 @@ class Strategy:
         best = int(np.argmax(fitness))
         if fitness[best] > self.best_fitness:
             self.best_fitness, self.best_solution = float(fitness[best]), self._member(best)
-        self._update(self._shaped(fitness))
+        if np.any(fitness > -np.inf):  # every score NaN (or -inf): nothing to learn from, so nothing moves
+            self._update(self._shaped(fitness))
         self._asked = False
         self.generation += 1
 

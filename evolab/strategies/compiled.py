@@ -185,6 +185,9 @@ class CompiledGeneration:
         utilities = SHAPINGS_FOR[strategy.fitness_shaping](ops, fitness)
         differences = utilities[:self.half] - utilities[self.half:]
         gradient = low_rank_gradient(factors, differences, strategy.rank, 1.0 / (strategy.population_size * sigma))
-        steps = steps + 1.0
-        change, moments = strategy.optimizer.update(ops, gradient, learning_rate, moments, steps)
-        return (center + change, tuple(moments), steps, generation + 1, best), fitness
+        change, new_moments = strategy.optimizer.update(ops, gradient, learning_rate, moments, steps + 1.0)
+        learned = ops.any(fitness > -np.inf)  # every score NaN: nothing moves, as in tell()
+        center = ops.where(learned, center + change, center)
+        moments = tuple(ops.where(learned, new, old) for new, old in zip(new_moments, moments))
+        steps = ops.where(learned, steps + 1.0, steps)
+        return (center, moments, steps, generation + 1, best), fitness

@@ -116,6 +116,8 @@ class SimpleGA(Strategy):
             noise[0] = 0.0
             self.population = noise * np.float32(spread) + self._initial_center
             return
+        if self.fitness is None:  # the last generation's scores were all NaN: nothing to select by, ask it again
+            return
         order = np.argsort(-self.fitness, kind="stable")  # best first
         num_children = self.population_size - self.num_elites
         parents = self._select(order, num_children)
