@@ -186,6 +186,9 @@ def numpy_toolbox(center, sigma=0.1, weights=(1.0,)):
     """
     _, individual_class = create_types(weights)
     center = np.asarray(center, dtype=np.float32)
+    if center.ndim != 1 or center.size == 0 or not np.all(np.isfinite(center)):
+        raise ValueError(f"Expected center to be a non-empty 1-D array of finite numbers; received shape "
+                         f"{center.shape}{' with NaN or infinite values' if center.size else ''}.")
     toolbox = base.Toolbox()
 
     def make():

@@ -194,11 +194,22 @@ class PopulationEvaluator:
         self.model = model
         self.layout = ParameterLayout.from_model(model)
         x = np.asarray(x)
-        if x.ndim < 2:
-            raise ValueError(f"x must hold one example per row (at least 2-D); received shape {x.shape}.")
+        if x.ndim < 2 or x.shape[0] == 0:
+            raise ValueError(f"x must hold at least one example per row (at least 2-D); received shape {x.shape}.")
+        if x.dtype.kind not in "biuf":
+            raise ValueError(f"x must hold numbers; received dtype {x.dtype}.")
+        try:
+            shape = model.input_shape
+        except (AttributeError, ValueError):  # a subclassed model: Keras says nothing, the first call will
+            shape = None
+        expected = tuple(shape[1:]) if isinstance(shape, tuple) else ()
+        if expected and len(expected) == x.ndim - 1 and any(e is not None and e != d
+                                                             for e, d in zip(expected, x.shape[1:])):
+            raise ValueError(f"x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
         self.num_samples = int(x.shape[0])
         labels = _labels(y, self.num_samples, _num_outputs(model))
-        if batch_size is not None and (isinstance(batch_size, bool) or not 0 < int(batch_size) <= self.num_samples):
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                       or not 0 < int(batch_size) <= self.num_samples):
             raise ValueError(f"batch_size must be None or an integer in [1, {self.num_samples}]; received {batch_size!r}")
         self.batch_size = None if batch_size is None else int(batch_size)
         self._x = ops.convert_to_tensor(x.astype(np.float32) if x.dtype.kind in "iuf" else x)
@@ -283,6 +294,8 @@ class PopulationEvaluator:
         if population.ndim != 2 or population.shape[1] != self.layout.num_params:
             raise ValueError(f"Expected a population of shape (population_size, {self.layout.num_params}); "
                              f"received shape {population.shape}.")
+        if population.shape[0] == 0:
+            raise ValueError("Expected a population of population_size >= 1 individuals; received an empty one.")
         with np.errstate(over="ignore"):  # checked after the cast: a float64 1e39 is inf in float32
             population = population.astype(np.float32, copy=False)
         if not np.all(np.isfinite(population)):

@@ -417,3 +417,56 @@ def test_the_cli_warns_about_flags_that_do_not_apply_and_refuses_a_forgotten_res
     assert cli.main(arguments) == 2  # run again without --resume: the checkpoint is kept
     assert "exists: pass resume=True" in capsys.readouterr().err
     assert cli.main(arguments + ["--overwrite"]) == 0
+
+
+def test_a_finished_search_checkpoint_holds_its_last_generation_and_resumes_without_rerunning(tmp_path):
+    path = tmp_path / "done.pkl"
+    calls = []
+
+    def objective(p):
+        calls.append(p["x"])
+        return -p["x"] ** 2
+
+    space = {"x": es.Real(-3, 3)}
+    es.genetic_search(objective, space, n_trials=12, population_size=4, seed=0, checkpoint=path)
+    assert len(checkpoints.load(path)["records"]) == 12 and len(calls) == 12  # the review found 11 of 12
+    again = es.genetic_search(objective, space, n_trials=12, population_size=4, seed=0, checkpoint=path,
+                              resume=True)
+    assert len(calls) == 12 and len(again.trials) == 12  # nothing ran twice
+
+
+# -- 7c. the GA and NSGA-II never train the same decoded params twice (defect 7) -------------------------------------
+
+def test_evolutionary_searches_never_train_the_same_params_twice():
+    space = {"x": es.Real(-3, 3), "k": es.Integer(1, 8), "act": es.Categorical(["relu", "tanh", "elu"])}
+    columns = ["x", "k", "act"]
+    ga = es.genetic_search(lambda q: -(q["x"] - 1) ** 2 + 0.02 * q["k"], space, n_trials=40, population_size=6,
+                           seed=0)
+    assert not ga.trials.duplicated(subset=columns).any()  # the review counted 14 of 40
+    nsga = es.nsga2_search(lambda q: (q["x"], -q["k"]), space, n_trials=24, population_size=8, seed=0)
+    assert not nsga.trials.duplicated(subset=columns).any()
+
+
+# -- 7d. low-level errors become evolab messages ("smaller ones" of the review) -------------------------------------
+
+def test_empty_data_empty_populations_wrong_features_and_fractional_batches_get_clear_errors(digits):
+    model = build()
+    x, y = digits.validation
+    with pytest.raises(ValueError, match="at least one example"):
+        evolab.PopulationEvaluator(model, x[:0], y[:0])
+    with pytest.raises(ValueError, match=r"examples of shape \(32,\), but the model takes \(64,\)"):
+        evolab.PopulationEvaluator(model, x[:, :32], y)
+    with pytest.raises(ValueError, match="must hold numbers"):
+        evolab.PopulationEvaluator(model, x.astype(str), y)
+    with pytest.raises(ValueError, match="batch_size"):
+        evolab.PopulationEvaluator(model, x, y, batch_size=2.5)
+    evaluator = evolab.PopulationEvaluator(model, x, y)
+    with pytest.raises(ValueError, match="population_size >= 1 individuals"):
+        evaluator(np.zeros((0, evaluator.layout.num_params), np.float32))
+
+
+def test_equal_categorical_choices_and_a_nan_toolbox_center_are_refused():
+    with pytest.raises(ValueError, match="'relu' appears more than once"):
+        es.random_search(lambda p: 0.0, {"act": es.Categorical(["relu", "tanh", "relu"])}, n_trials=2)
+    with pytest.raises(ValueError, match="finite numbers"):
+        evolab.deap_tools.numpy_toolbox(np.array([0.0, np.nan]))

@@ -221,7 +221,7 @@ class Search:
         self.first_sign = float(first_sign)
         self._map_args = (map, n_workers)
         self._pass_trial = accepts_trial(objective)
-        self.records = []
+        self.records, self._replay = [], []
         self.best_score = float("nan")
         self.interrupted = False
         self.stopped_by = None
@@ -276,12 +276,25 @@ class Search:
         """Runs the given params (in order), records them, and returns their scores.
 
         Returns a list with one score per params (NaN for a failed trial; a
-        tuple of values for several objectives). The list is cut short, and
-        the stop signal raised, when the budget runs out.
+        tuple of values for several objectives). When the budget runs out
+        inside the batch, the trials that fit are run and recorded and the
+        stop signal is raised; a batch that ends the budget exactly is
+        returned whole (so an optimizer can learn from it and be saved), and
+        the next call stops.
         """
         self.check_stop()
-        if self.remaining() is not None:
-            params_list = list(params_list)[: self.remaining()]
+        params_list = list(params_list)
+        replayed = []
+        while self._replay and params_list and self._replay[0]["params"] == params_list[0]:
+            replayed.append(self._returned(self._replay.pop(0)))  # run before a stop, recorded: not run again
+            params_list.pop(0)
+            if trials is not None:
+                trials = trials[1:]
+        if replayed:
+            return replayed + (self.evaluate(params_list, trials) if params_list else [])
+        cut = self.remaining() is not None and len(params_list) > self.remaining()
+        if cut:
+            params_list = params_list[: self.remaining()]
         if trials is None:
             trials = [self.make_trial(p, i) for i, p in enumerate(params_list)]
         jobs = [(self.objective, trial, self._pass_trial, self.objective_names) for trial in trials]
@@ -306,9 +319,9 @@ class Search:
                                "start": time.time(), "end": time.time(), "duration": 0.0, "worker": "lost",
                                "intermediate": dict(trial.intermediate)}
                 scores.append(self._record(outcome))
-        if self.remaining() == 0:
+        if cut:  # a batch cut short by the budget: its scores are recorded, but the caller cannot use a part
             raise _Stop("budget")
-        return scores
+        return scores  # a batch that ends the budget exactly is returned whole (the next call stops)
 
     def _record(self, record):
         record["number"] = len(self.records)
@@ -322,13 +335,22 @@ class Search:
             "score": record["score"], "best_score": self.best_score, "status": record["status"],
             "duration": record["duration"], "wall_time": self.wall_time(), "params": record["params"],
             "error": record["error"], "number": record["number"]})
+        return self._returned(record)
+
+    def _returned(self, record):
+        """What :meth:`evaluate` returns for a record: its score (NaN if failed), or its values."""
         if record["status"] == "failed":
             return float("nan") if self.objective_names is None else (float("nan"),) * len(self.objective_names)
         return record["values"] if self.objective_names is not None else record["score"]
 
-    def restore(self, records):
-        """Adopts earlier trials (from a checkpoint or an Optuna study); they count towards the budget."""
+    def restore(self, records, replay_from=None):
+        """Adopts earlier trials (from a checkpoint or an Optuna study); they count towards the budget.
+
+        ``replay_from``: the records from this index on were run but not yet learned from (a search stopped
+        inside a generation); asked again in the same order, they are given back instead of run again.
+        """
         self.records = [dict(r) for r in records]
+        self._replay = [] if replay_from is None else self.records[replay_from:]
         ok = [r["score"] for r in self.records if r["status"] == "ok"]
         self.best_score = max(ok) if ok else float("nan")
 

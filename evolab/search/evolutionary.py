@@ -47,6 +47,11 @@ class _Individual(list):
         self.fitness = _MaxFitness()
 
 
+def params_key(params):
+    """A hashable text of decoded params: genomes that decode to the same params share one key (and one trial)."""
+    return repr(sorted(params.items()))
+
+
 def _fitness(score):
     """A score as a DEAP fitness value: failed trials (NaN) rank below everything."""
     return (-np.inf,) if np.isnan(score) else (float(score),)
@@ -116,22 +121,29 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
                 raise ValueError(f"checkpoint {str(path)!r} belongs to another search: expected "
                                  f"{fingerprint!r}; received {state['fingerprint']!r}")
             optimizer = state["optimizer"]
-            search.restore(state["records"])
+            search.restore(state["records"], replay_from=state.get("told", len(state["records"])))
             streams = _Streams(states=(state["random_state"], state["numpy_state"]))
+        told = None  # the records the optimizer had learned from at the last checkpoint
         with search:
-            while True:
-                with streams.active():
-                    genomes = optimizer.ask()
-                if not len(genomes):
-                    break
-                scores = search.evaluate([optimizer.decode(g) for g in genomes])
-                with streams.active():
-                    optimizer.tell(scores)
-                if path is not None:
-                    python_state, numpy_state = streams.get_state()
-                    checkpoints.save(path, {"fingerprint": fingerprint, "optimizer": optimizer,
-                                            "records": search.records, "random_state": python_state,
-                                            "numpy_state": numpy_state})
+            try:
+                while True:
+                    with streams.active():
+                        genomes = optimizer.ask()
+                    if not len(genomes):
+                        break
+                    scores = search.evaluate([optimizer.decode(g) for g in genomes])
+                    with streams.active():
+                        optimizer.tell(scores)
+                    if path is not None:
+                        python_state, numpy_state = streams.get_state()
+                        told = len(search.records)
+                        checkpoints.save(path, {"fingerprint": fingerprint, "optimizer": optimizer,
+                                                "records": search.records, "told": told,
+                                                "random_state": python_state, "numpy_state": numpy_state})
+            finally:  # stopped inside a generation (budget, time, Stop): keep its trials too, to be given back
+                if told is not None and len(search.records) > told:
+                    state = checkpoints.load(path)  # the optimizer as it was after its last tell
+                    checkpoints.save(path, {**state, "records": search.records})
     return search
 
 
@@ -161,7 +173,7 @@ class GeneticAlgorithm:
         self.population_size, self.tournament_size = population_size, tournament_size
         self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
         self.population, self._offspring, self._pending = None, None, []
-        self.known = {}  # genome (a tuple) -> fitness values: a genome is never evaluated twice
+        self.known = {}  # decoded params (params_key) -> fitness values: the same params are never trained twice
 
     def decode(self, genome):
         return self.space.decode(genome) if self.encoding == "real" else self.space.decode_bits(genome)
@@ -199,18 +211,23 @@ class GeneticAlgorithm:
                 del lucky.fitness.values
                 self._recall([lucky])
         # each new genome once, even when two children came out equal
-        self._pending = list(dict.fromkeys(tuple(ind) for ind in self._offspring if not ind.fitness.valid))
+        pending = {}
+        for ind in self._offspring:  # genomes that decode to the same params (one Integer bin...) are one trial
+            if not ind.fitness.valid:
+                pending.setdefault(params_key(self.decode(list(ind))), tuple(ind))
+        self._pending = list(pending.values())
         return [list(genome) for genome in self._pending]
 
     def _recall(self, individuals):
         """Gives back the fitness of genomes evaluated before (crossover of equal parents makes many)."""
         for ind in individuals:
-            if not ind.fitness.valid and tuple(ind) in self.known:
-                ind.fitness.values = self.known[tuple(ind)]
+            key = params_key(self.decode(list(ind)))
+            if not ind.fitness.valid and key in self.known:
+                ind.fitness.values = self.known[key]
 
     def tell(self, scores):
         for genome, score in zip(self._pending, scores):
-            self.known[genome] = _fitness(score)
+            self.known[params_key(self.decode(list(genome)))] = _fitness(score)
         self._recall(self._offspring)
         self._offspring = [ind for ind in self._offspring if ind.fitness.valid]  # the budget may end mid-generation
         if self.population is not None and self._offspring:  # elitism: the best so far survives

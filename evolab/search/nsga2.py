@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..pareto import default_reference, hypervolume, pareto_mask
 from .engine import Search
-from .evolutionary import _check_rate, _check_size, evolve
+from .evolutionary import _check_rate, _check_size, evolve, params_key
 from .space import as_space
 
 __all__ = ["nsga2_search"]
@@ -56,7 +56,7 @@ class NSGA2:
         self.space, self.population_size, self.signs = space, population_size, signs
         self.crossover_rate = crossover_rate
         self.genomes, self.values, self._offspring, self._pending = None, None, None, []
-        self.known = {}  # genome (a tuple) -> sign-corrected values
+        self.known = {}  # decoded params (params_key) -> sign-corrected values: the same params are trained once
 
     def decode(self, genome):
         return self.space.decode(genome)
@@ -80,8 +80,13 @@ class NSGA2:
                 tools.mutPolynomialBounded(first, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
                 tools.mutPolynomialBounded(second, eta=20.0, low=0.0, up=1.0, indpb=1.0 / d)
         self._offspring = [tuple(genome) for genome in offspring]
-        # a child equal to a genome evaluated before (unchanged by crossover and mutation) is not evaluated again
-        self._pending = [g for g in dict.fromkeys(self._offspring) if g not in self.known]
+        # a child that decodes to params evaluated before (or to a sibling's) is not evaluated again
+        pending = {}
+        for genome in self._offspring:
+            key = params_key(self.decode(list(genome)))
+            if key not in self.known:
+                pending.setdefault(key, genome)
+        self._pending = list(pending.values())
         return [list(genome) for genome in self._pending]
 
     def tell(self, values):
@@ -89,9 +94,10 @@ class NSGA2:
 
         values = np.array(values, dtype=float).reshape(len(values), len(self.signs)) * self.signs
         for genome, value in zip(self._pending, values):
-            self.known[genome] = value
-        offspring = [g for g in dict.fromkeys(self._offspring) if g in self.known]
-        genomes, values = np.array(offspring), np.array([self.known[g] for g in offspring])
+            self.known[params_key(self.decode(list(genome)))] = value
+        keys = {g: params_key(self.decode(list(g))) for g in dict.fromkeys(self._offspring)}
+        offspring = [g for g, key in keys.items() if key in self.known]
+        genomes, values = np.array(offspring), np.array([self.known[keys[g]] for g in offspring])
         if self.genomes is not None:
             genomes, values = np.vstack([self.genomes, genomes]), np.vstack([self.values, values])
         # failed trials (NaN) get a value worse than any real one in each objective

@@ -241,6 +241,10 @@ class Categorical(_Discrete):
             self._fail(name, f"choices must be a list or tuple; received {self.choices!r}")
         if len(self.choices) == 0:
             self._fail(name, "choices must not be empty; received []")
+        repeated = [c for i, c in enumerate(self.choices) if any(c == d for d in list(self.choices)[:i])]
+        if repeated:
+            self._fail(name, f"choices must differ from each other (each would be tried again); {repeated[0]!r} "
+                             f"appears more than once in {list(self.choices)!r}")
         self.choices = list(self.choices)
 
     def values(self):
