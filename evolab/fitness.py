@@ -487,7 +487,7 @@ def keras_fitness(model, x, y, metric="accuracy"):
     x = np.asarray(x)
     if x.ndim < 1 or len(x) == 0:
         raise ValueError(f"Expected at least one example in x; received shape {x.shape}.")
-    _labels(y, len(x), _num_outputs(model))  # checked now, not at the first call
+    y = _labels(y, len(x), _num_outputs(model))  # checked once, now, not at the first call
 
     def evaluate(individual):
         return (evaluate_parameters(model, individual, x, y, metric, batch_size=max(len(x), 1)),)

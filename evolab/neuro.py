@@ -293,7 +293,7 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
                                      "fitness metric.")
                 if (generation + 1) % validation_every == 0 or generation + 1 == num_generations:
                     if engine is not None:
-                        engine.sync()
+                        engine.sync(center_only=True)  # the rest at a checkpoint and at the end
                     center = strategy.center
                     validation_accuracy = evaluate_parameters(model, center, x_val, y_val, "accuracy")
                     if validation_accuracy > best_val:

@@ -123,9 +123,17 @@ class CompiledGeneration:
         self.evaluator.num_evaluations += strategy.population_size
         return _to_host(fitness)
 
-    def sync(self):
-        """Writes the device's state (center, moments, counters, best member) into the strategy."""
+    def sync(self, center_only=False):
+        """Writes the device's state (center, moments, counters, best member) into the strategy.
+
+        ``center_only``: just the center and the generation count (what a validation score needs); the moments
+        and the best member, which costs a draw of that generation's noise, wait for a full sync.
+        """
         strategy, optimizer = self.strategy, self.strategy.optimizer
+        if center_only:
+            center, generation = _to_host((self._state[0], self._state[3]))
+            strategy.mean, strategy.generation = center.astype(np.float32), int(generation)
+            return
         center, moments, steps, generation, best = _to_host(self._state)
         strategy.generation = int(generation)  # the device's count is the truth (a stop may fall inside step())
         strategy.mean = center.astype(np.float32)
