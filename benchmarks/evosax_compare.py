@@ -7,8 +7,9 @@ Usage (evosax lives in its own environment, never in evolab's dependencies):
 
 Prints one markdown table: seconds per generation (steady state, after compilation) and test accuracy of the
 final mean after the same number of generations, for
-  * evolab (TensorFlow backend, this interpreter),
-  * evolab (JAX backend, the evosax interpreter; shows what the backend alone changes),
+  * evolab (TensorFlow backend, this interpreter), with OpenAI-ES's default fresh NumPy noise (ask/evaluate/tell)
+    and with its noise table (``noise="table"``: the whole generation one compiled function, CompiledGeneration),
+  * evolab (JAX backend, the evosax interpreter; shows what the backend alone changes), the same two ways,
   * evosax's Open_ES with the forward pass written in jax.numpy and the whole generation jit-compiled.
 All three use antithetic sampling, centered ranks, Adam on the mean, the same sigma and learning rate, the
 cross-entropy of a fresh training mini-batch as fitness, and the same initial weights.
@@ -42,7 +43,7 @@ def run_evolab(args, initial_path):
 
     evolab, data, model = load(args.hidden_units)
     evolab.set_parameters(model, np.load(initial_path))
-    result = evolab.neuroevolve(model, data.train, data.validation, strategy="openai_es",
+    result = evolab.neuroevolve(model, data.train, data.validation, strategy="openai_es", noise=args.noise,
                                 population_size=args.population_size, num_generations=args.generations,
                                 batch_size=args.batch_size, seed=0, validation_every=args.generations,
                                 progress_bar=False, learning_rate=args.learning_rate, sigma=args.sigma)
@@ -51,7 +52,8 @@ def run_evolab(args, initial_path):
     accuracy = evolab.evaluate_parameters(model, result.strategy.center, *data.test)
     import keras
 
-    return {"name": f"evolab ({keras.backend.backend()} backend)", "seconds_per_generation": per_generation,
+    how = "noise table, compiled generation" if result.config["compiled_generation"] else "fresh noise, ask/tell"
+    return {"name": f"evolab ({keras.backend.backend()}, {how})", "seconds_per_generation": per_generation,
             "first_generation_seconds": float(wall[0]), "test_accuracy": accuracy}
 
 
@@ -116,6 +118,7 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--sigma", type=float, default=0.03)
     parser.add_argument("--worker", choices=["evolab", "evosax"], default=None)
+    parser.add_argument("--noise", choices=["fresh", "table"], default="fresh", help="evolab worker: OpenAI-ES noise")
     parser.add_argument("--initial", default=None)
     args = parser.parse_args()
     if args.worker:
@@ -131,11 +134,14 @@ def main():
         np.save(initial, evolab.get_parameters(model))
         common = [__file__, "--initial", str(initial)] + [f"--{k.replace('_', '-')}={getattr(args, k)}" for k in (
             "generations", "population_size", "batch_size", "hidden_units", "learning_rate", "sigma")]
-        runs = [(sys.executable, "evolab", {}), (args.evosax_python, "evolab", {"KERAS_BACKEND": "jax"}),
-                (args.evosax_python, "evosax", {"KERAS_BACKEND": "jax"})]
+        jax = {"KERAS_BACKEND": "jax"}
+        runs = [(sys.executable, "evolab", {}, "fresh"), (sys.executable, "evolab", {}, "table"),
+                (args.evosax_python, "evolab", jax, "fresh"), (args.evosax_python, "evolab", jax, "table"),
+                (args.evosax_python, "evosax", jax, "fresh")]
         rows = []
-        for python, worker, env in runs:
-            done = subprocess.run([python] + common + ["--worker", worker], capture_output=True, text=True,
+        for python, worker, env, noise in runs:
+            done = subprocess.run([python] + common + ["--worker", worker, "--noise", noise], capture_output=True,
+                                  text=True,
                                   env={**os.environ, **env})
             lines = [line for line in done.stdout.splitlines() if line.startswith("ROW ")]
             if done.returncode or not lines:

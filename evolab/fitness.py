@@ -356,6 +356,16 @@ class PopulationEvaluator:
         per_sample = self._per_sample(ops.tile(y, (2 * pairs,)), flat)
         return ops.sum(ops.reshape(per_sample, (2, pairs, batch)), axis=-1)
 
+    def _table_pass_eager(self, center, table, offsets, sigma, x, y):
+        """The same pass for OpenAI-ES's shared noise table: each pair's full noise is sliced from ``table`` at its
+        offset inside the pass (:class:`evolab.strategies.CompiledGeneration`)."""
+        from .lowrank import table_rows
+
+        rows = table_rows(table, offsets, self.layout.num_params)
+        factors = [(ops.reshape(rows[:, o:o + n], (-1,) + tuple(shape)),)
+                   for o, n, shape in zip(self.layout.offsets, self.layout.sizes, self.layout.shapes)]
+        return self._low_rank_pass_eager(center, factors, sigma, x, y)
+
     def _score_low_rank(self, population):
         """Scores a :class:`~evolab.strategies.LowRankPopulation`: the shared products once, corrections per pair."""
         if population.shapes != tuple(self.layout.shapes):
@@ -399,17 +409,19 @@ class PopulationEvaluator:
             # XLA fuses the pass's broadcasts and activations (2-core CPU, seed MLP, population 4,096: 0.29 s ->
             # 0.10 s); a metric of the caller's own may use operations XLA lacks, so it keeps the plain tracer
             self._low_rank_pass = _compile(self._low_rank_pass_eager, xla=self._per_sample is not None)
+            self._table_pass = _compile(self._table_pass_eager, xla=self._per_sample is not None)
             self._pairs_in_use, self._pairs_for = None, {}
 
     def low_rank_pairs_per_pass(self, half, rank):
         """Mirrored pairs per low-rank pass for ``half`` pairs: within the pass budget, in equal passes (little
-        padding: 1,024 pairs go as 9 x 114)."""
+        padding: 1,024 pairs go as 9 x 114). ``rank=None``: full noise (OpenAI-ES's noise table)."""
         from .lowrank import kernel_numbers_per_pair
 
         self._prepare_low_rank(rank)
         if (half, rank) not in self._pairs_for:
-            per_pair = (8 * self.data_chunk * (self._activation_size() + rank)  # bytes of both members' activations
-                        + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes))
+            per_pair = (8 * self.data_chunk * (self._activation_size() + (rank or 0))  # both members' activations
+                        + 4 * kernel_numbers_per_pair(self._low_rank_steps, self.layout.shapes)
+                        + (4 * self.layout.num_params if rank is None else 0))  # full noise: the pair's own
             cap = self._pairs_cap(per_pair)
             self._pairs_for[(half, rank)] = math.ceil(half / math.ceil(half / cap))
         return self._pairs_for[(half, rank)]

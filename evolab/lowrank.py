@@ -44,7 +44,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["plan", "pair_outputs", "kernel_numbers_per_pair", "SUPPORTED_LAYERS"]
+__all__ = ["plan", "pair_outputs", "kernel_numbers_per_pair", "table_rows", "SUPPORTED_LAYERS"]
 
 SUPPORTED_LAYERS = ("InputLayer", "Dense", "Conv2D", "Flatten", "Reshape", "Activation", "ReLU", "Softmax", "Dropout",
                     "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D")
@@ -115,6 +115,11 @@ def kernel_numbers_per_pair(steps, shapes):
     return total
 
 
+def table_rows(table, offsets, n):
+    """``table[o : o + n]`` for every offset ``o``: one ``(len(offsets), n)`` gather (the noise table's rows)."""
+    return ops.take(table, ops.expand_dims(offsets, 1) + ops.expand_dims(ops.arange(n, dtype="int32"), 0), axis=0)
+
+
 def _per_member(h, shared, function):
     """``function`` applied to ``h``: directly where it is shared, else with the (2, pairs, batch) axes folded."""
     if shared:
@@ -133,37 +138,59 @@ def _dense_correction(h, a, b):
     return ops.einsum("qbr,qnr->qbn", ops.einsum("bm,qmr->qbr", h, a), b)[None]
 
 
-def _dense_own_kernels(h, kernel, a, b, scale):
-    """``h_i @ (W +/- s A_j B_j^T)`` for inputs ``h`` of shape ``(2, q, batch, m)``: each pair's two kernels built
-    (``q * m * n`` numbers, small beside the activations for the layers after the first), then one batched
-    product that reads the inputs once, where the shared-kernel product plus a correction would read them twice."""
-    kernels = kernel[None, None] + _signs(4) * scale * ops.einsum("qmr,qnr->qmn", a, b)[None]  # (2, q, m, n)
-    return ops.matmul(h, kernels)
+def _dense_own_kernels(h, kernel, noise):
+    """``h_i @ (W +/- N_j)`` for inputs ``h`` of shape ``(2, q, batch, m)`` and every pair's kernel noise ``N_j``
+    (``(q, m, n)``, already scaled): each pair's two kernels built (``q * m * n`` numbers, small beside the
+    activations for the layers after the first), then one batched product that reads the inputs once, where the
+    shared-kernel product plus a correction would read them twice."""
+    return ops.matmul(h, kernel[None, None] + _signs(4) * noise[None])  # kernels (2, q, m, n)
 
 
-def _conv_correction(h, a, b, shared, kernel_shape, options):
-    """``conv(h, A_j) @ B_j^T`` for every pair ``j``, the ``rank`` columns of ``A_j`` used as filters."""
-    kh, kw, cin, _ = kernel_shape
-    q, rank = int(a.shape[0]), int(a.shape[-1])
+def _kernel_noise(factor, kernel_shape, scale, sigma):
+    """Every pair's perturbation of a Dense kernel, ``(q, m, n)``: ``scale * A_j B_j^T`` or ``sigma * E_j``."""
+    if len(factor) == 1:
+        return sigma * ops.reshape(factor[0], (int(factor[0].shape[0]),) + tuple(kernel_shape))
+    return scale * ops.einsum("qmr,qnr->qmn", *factor)
+
+
+def _dense_full_correction(h, noise):
+    """``h @ E_j`` for every pair ``j``'s full noise ``E_j`` (``(q, m, n)``) and a shared input: ``(1, q, batch, n)``."""
+    return ops.einsum("bm,qmn->qbn", h, noise)[None]
+
+
+def _conv_per_pair(h, filters, shared, options):
+    """``conv(h, F_j)`` with every pair ``j``'s own filters ``F_j`` (``filters``: ``(q, kh, kw, cin, c)``).
+
+    Returns ``(1, q, batch, H', W', c)`` for a shared input, ``(2, q, batch, H', W', c)`` for the pairs' own inputs.
+    """
+    q, kh, kw, cin, c = (int(d) for d in filters.shape)
     if shared:  # every pair's filters in one convolution of the shared input
-        filters = ops.reshape(ops.transpose(ops.reshape(a, (q, kh, kw, cin, rank)), (1, 2, 3, 0, 4)),
-                              (kh, kw, cin, q * rank))
-        xa = ops.conv(h, filters, **options)
-        xa = ops.reshape(xa, tuple(xa.shape[:3]) + (q, rank))
-        return ops.einsum("bhwqr,qnr->qbhwn", xa, b)[None]
+        out = ops.conv(h, ops.reshape(ops.transpose(filters, (1, 2, 3, 0, 4)), (kh, kw, cin, q * c)), **options)
+        out = ops.reshape(out, tuple(out.shape[:3]) + (q, c))
+        return ops.transpose(out, (3, 0, 1, 2, 4))[None]
 
-    def one_pair(pair):  # the pair's two inputs, (2, batch, H, W, cin), through its own rank filters
-        inputs, factor = pair
-        out = ops.conv(ops.reshape(inputs, (-1,) + tuple(inputs.shape[2:])), ops.reshape(factor, (kh, kw, cin, rank)),
-                       **options)
+    def one_pair(pair):  # the pair's two inputs, (2, batch, H, W, cin), through its own filters
+        inputs, own = pair
+        out = ops.conv(ops.reshape(inputs, (-1,) + tuple(inputs.shape[2:])), own, **options)
         return ops.reshape(out, (2, -1) + tuple(out.shape[1:]))
 
-    pairs = (ops.moveaxis(h, 1, 0), a)
+    pairs = (ops.moveaxis(h, 1, 0), filters)
     if keras.backend.backend() == "torch":  # torch.vmap cannot map Keras's convolution (memory-format queries)
-        xa = ops.stack([one_pair((pairs[0][j], a[j])) for j in range(q)])
+        out = ops.stack([one_pair((pairs[0][j], filters[j])) for j in range(q)])
     else:
-        xa = ops.vectorized_map(one_pair, pairs)  # (q, 2, batch, H', W', rank)
-    return ops.einsum("qsbhwr,qnr->sqbhwn", xa, b)
+        out = ops.vectorized_map(one_pair, pairs)  # (q, 2, batch, H', W', c)
+    return ops.moveaxis(out, 0, 1)
+
+
+def _conv_correction(h, factor, shared, kernel_shape, options):
+    """``conv(h, A_j) @ B_j^T`` (the ``rank`` columns of ``A_j`` used as filters), or ``conv(h, E_j)`` for full
+    noise."""
+    q = int(factor[0].shape[0])
+    if len(factor) == 1:
+        return _conv_per_pair(h, ops.reshape(factor[0], (q,) + tuple(kernel_shape)), shared, options)
+    a, b = factor
+    filters = ops.reshape(a, (q,) + tuple(kernel_shape[:3]) + (int(a.shape[-1]),))
+    return ops.einsum("sqbhwr,qnr->sqbhwn", _conv_per_pair(h, filters, shared, options), b)
 
 
 def pair_outputs(steps, center, factors, sigma, rank, x):
@@ -173,30 +200,34 @@ def pair_outputs(steps, center, factors, sigma, rank, x):
         steps: from :func:`plan`.
         center: one tensor per trainable variable (the center's weights).
         factors: the chunk's factors, as in :class:`evolab.strategies.LowRankPopulation`
-            (``(A, B)`` with shapes ``(q, m, rank)``, ``(q, n, rank)`` for a kernel, ``(E,)`` for a bias).
+            (``(A, B)`` with shapes ``(q, m, rank)``, ``(q, n, rank)`` for a kernel, ``(E,)`` for a bias); a
+            kernel may also get full noise, ``(E,)`` of shape ``(q, *kernel.shape)`` (OpenAI-ES's noise, scored
+            the same way: the shared product once, each pair's correction ``x @ E_j`` once for both signs).
         sigma: the noise scale (a scalar tensor).
-        rank: the rank (a Python int).
+        rank: the rank (a Python int); `None` when every kernel gets full noise.
         x: the inputs, shape ``(batch, ...)``, the same for every member.
 
     Returns:
         A tensor of shape ``(2, q, batch, outputs)``: ``[0]`` the ``+`` members, ``[1]`` the ``-`` members.
     """
-    scale = sigma / math.sqrt(rank)
+    scale = None if rank is None else sigma / math.sqrt(rank)
     h, shared = x, True  # shared: one (batch, ...) tensor for every member; else (2, q, batch, ...)
     for step in steps:
         if step[0] in ("dense", "conv"):
             kind, kernel, bias, activation = step[:4]
-            a, b = factors[kernel]
+            factor, shape = factors[kernel], tuple(center[kernel].shape)
             if kind == "dense" and not shared:  # each member its own input: build the pairs' small kernels
-                h = _dense_own_kernels(h, center[kernel], a, b, scale)
+                h = _dense_own_kernels(h, center[kernel], _kernel_noise(factor, shape, scale, sigma))
             else:  # the shared-kernel product (once, where the input is shared) plus every pair's correction
                 if kind == "dense":
                     base = ops.matmul(h, center[kernel])
-                    correction = _dense_correction(h, a, b)
+                    correction = _dense_correction(h, *factor) if len(factor) == 2 else _dense_full_correction(
+                        h, ops.reshape(factor[0], (-1,) + shape))
                 else:
                     base = _per_member(h, shared, lambda z: ops.conv(z, center[kernel], **step[4]))
-                    correction = _conv_correction(h, a, b, shared, tuple(center[kernel].shape), step[4])
-                h = (base[None, None] if shared else base) + _signs(len(correction.shape)) * scale * correction
+                    correction = _conv_correction(h, factor, shared, shape, step[4])
+                size = scale if len(factor) == 2 else sigma
+                h = (base[None, None] if shared else base) + _signs(len(correction.shape)) * size * correction
             if bias is not None:
                 noise = factors[bias][0]  # (q, n)
                 noise = ops.reshape(noise, (1, noise.shape[0]) + (1,) * (len(h.shape) - 3) + (noise.shape[-1],))

@@ -271,7 +271,8 @@ def test_compiled_generation_says_when_it_cannot_run(digits):
 
     model = build()
     common = dict(population_size=8, num_generations=1, progress_bar=False, compiled_generation=True)
-    with pytest.raises(ValueError, match="runs a LowRankES; received OpenAIES"):
+    with pytest.raises(ValueError, match="runs a LowRankES, or an OpenAIES with noise='table'; received OpenAIES "
+                                         "with noise='fresh'"):
         evolab.neuroevolve(model, digits.train, digits.validation, strategy="openai_es", **common)
     with pytest.raises(ValueError, match="built-in metric"):
         evolab.neuroevolve(model, digits.train, digits.validation, strategy="lowrank_es",
@@ -283,3 +284,129 @@ def test_compiled_generation_says_when_it_cannot_run(digits):
     strategy.fitness_shaping = "rank_utilities"  # LowRankES refuses it when built; the compiled step checks again
     with pytest.raises(ValueError, match="shapes fitness by"):
         CompiledGeneration(strategy, evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss"))
+
+
+# -- OpenAI-ES with its shared noise table: full-rank noise, the same compiled generation --------------------
+
+
+def table_strategy(model, population_size=10, **options):
+    from evolab.strategies import OpenAIES
+
+    layout = evolab.ParameterLayout.from_model(model)
+    return OpenAIES(layout.num_params, population_size, center=evolab.get_parameters(model), seed=0, noise="table",
+                    **options)
+
+
+def test_the_noise_table_gives_each_pair_a_slice_and_is_never_stored():
+    from evolab.strategies import NOISE_TABLE_SIZE, OpenAIES
+
+    es = OpenAIES(1000, 8, center=np.ones(1000), sigma=0.1, seed=4, noise="table")
+    population, table = es.ask(), es.noise_table
+    assert table.shape == (NOISE_TABLE_SIZE,) and table.dtype == np.float32
+    offsets = es.noise_offsets(0)
+    assert offsets.shape == (4,) and offsets.max() <= table.size - 1000 and len(set(offsets)) == 4
+    for j, start in enumerate(offsets):
+        np.testing.assert_allclose(population[j], 1.0 + 0.1 * table[start:start + 1000], rtol=1e-6)
+        np.testing.assert_allclose(population[j + 4], 1.0 - 0.1 * table[start:start + 1000], rtol=1e-6)
+    assert not np.array_equal(es.noise_offsets(1), offsets)  # another generation, other slices
+    again = OpenAIES(1000, 8, center=np.ones(1000), sigma=0.1, seed=4, noise="table")
+    np.testing.assert_array_equal(again.ask(), population)  # same seed, same table, same slices
+    es.tell(-np.sum(population ** 2, axis=1))
+    state = pickle.loads(pickle.dumps(es.state_dict()))
+    assert "_table" not in state and len(pickle.dumps(state)) < 20 * 1000 * 4  # the table is drawn again
+    resumed = OpenAIES(1000, 8, center=np.ones(1000), sigma=0.1, seed=99, noise="table")
+    resumed.load_state_dict(state)
+    np.testing.assert_array_equal(resumed.ask(), es.ask())
+    assert OpenAIES(10**7, 2, noise="table", seed=0).noise_table.size == 2 * 10**7  # a larger model, a larger table
+    with pytest.raises(ValueError, match=r"noise to be one of \['fresh', 'table'\], received 'shared'"):
+        OpenAIES(10, 4, noise="shared")
+
+
+def test_full_noise_scores_equal_the_materialized_members_on_the_cnn(digits):
+    from keras import ops
+
+    model = evolab.models.cnn((8, 8, 1), filters=(4, 6), kernel_size=3)  # full noise on conv kernels too
+    x, y = digits.train[0][:200].reshape(-1, 8, 8, 1), digits.train[1][:200]
+    es = table_strategy(model, 8, sigma=0.2)
+    evaluator = evolab.PopulationEvaluator(model, x, y, metric="neg_loss")
+    evaluator._prepare_low_rank(None)
+    parts = [ops.convert_to_tensor(p) for p in evaluator.layout.unflatten(es.center)]
+    table, offsets = ops.convert_to_tensor(es.noise_table), ops.convert_to_tensor(es.noise_offsets(0))
+    sums = ops.convert_to_numpy(evaluator._table_pass(parts, table, offsets, ops.convert_to_tensor(np.float32(0.2)),
+                                                      ops.convert_to_tensor(x), ops.convert_to_tensor(y)))
+    expected = evaluator(es.ask())
+    np.testing.assert_allclose(np.concatenate([sums[0], sums[1]]) / len(x), expected, rtol=1e-4, atol=1e-5)
+    assert len(set(np.round(expected, 5))) > 5
+
+
+@pytest.mark.parametrize("options", [
+    dict(weight_decay=0.01),
+    dict(optimizer="clipup", fitness_shaping="normalized", sigma_schedule=decay(0.8, floor=0.02),
+         learning_rate_schedule=decay(0.9)),
+])
+def test_a_compiled_openai_es_generation_is_ask_evaluate_tell(digits, options):
+    from evolab.strategies import CompiledGeneration
+
+    model = build()
+    evaluator = evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss", batch_size=100,
+                                           memory_budget=2**18)  # several passes, the last one padded
+    compiled, reference = (table_strategy(model, 46, sigma=0.05, learning_rate=0.02, **options) for _ in range(2))
+    engine = CompiledGeneration(compiled, evaluator)
+    assert engine.passes > 1 and engine.passes * engine.pairs > 23
+    for generation in range(4):
+        fitness = engine.step()
+        expected = fixed_batch_evaluator(model, engine, generation)(reference.ask())
+        reference.tell(expected)
+        np.testing.assert_allclose(fitness, expected, rtol=1e-5, atol=1e-5)
+    engine.sync()
+    assert compiled.generation == reference.generation == 4
+    np.testing.assert_allclose(compiled.center, reference.center, atol=1e-5)
+    for name in reference.optimizer._state_names:
+        np.testing.assert_allclose(getattr(compiled.optimizer, name), getattr(reference.optimizer, name), atol=1e-5)
+    assert compiled.best_fitness == pytest.approx(reference.best_fitness, abs=1e-5)
+    np.testing.assert_allclose(compiled.best_solution, reference.best_solution, atol=1e-5)
+    np.testing.assert_allclose(compiled.ask(), reference.ask(), atol=1e-5)  # ask/tell go on after a sync
+
+
+def test_a_compiled_openai_es_generation_sends_only_the_offsets(digits):
+    jax = pytest.importorskip("jax")
+    import keras
+
+    if keras.backend.backend() != "jax":
+        pytest.skip("the transfer guard is JAX's")
+    from evolab.strategies import CompiledGeneration
+
+    model = build()
+    strategy = table_strategy(model, 64, sigma=0.05, sigma_schedule=decay(0.9))
+    engine = CompiledGeneration(strategy, evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss",
+                                                                     batch_size=128))
+    engine.step()
+    with jax.transfer_guard("disallow"):  # two scalars and 32 offsets in, the scores out
+        for _ in range(3):
+            fitness = engine.step()
+    assert fitness.shape == (64,) and np.isfinite(fitness).all()
+
+
+def test_neuroevolve_compiles_openai_es_with_its_noise_table_and_resumes_it(digits, tmp_path):
+    options = dict(strategy="openai_es", noise="table", population_size=16, batch_size=128, seed=1,
+                   progress_bar=False, sigma=0.1, learning_rate=0.02)
+    full = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, **options)
+    again = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, **options)
+    assert full.config["compiled_generation"] is True
+    np.testing.assert_array_equal(full.history["fitness_max"], again.history["fitness_max"])
+    fresh = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
+                               **{**options, "noise": "fresh"})
+    assert fresh.config["compiled_generation"] is False  # NumPy's fresh noise: ask/evaluate/tell
+    evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
+                       checkpoint_every=2, **options)
+    resumed = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
+                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
+    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
+    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+
+
+def test_openai_es_with_its_noise_table_learns_digits(digits):
+    result = evolab.neuroevolve(build(), digits.train, digits.validation, digits.test, strategy="openai_es",
+                                noise="table", population_size=64, num_generations=100, seed=0, progress_bar=False,
+                                sigma=0.05, learning_rate=0.05)
+    assert result.best_val_accuracy > 0.8 and result.test_accuracy > 0.75, result.history.tail()

@@ -35,7 +35,9 @@ Five strategies are included, one file each, also selectable by name:
   crossover, Gaussian mutation, elitism), the same ideas as DEAP's ``eaSimple``.
 * ``"openai_es"``: :class:`OpenAIES` (``openai_es.py``), the evolution strategy
   of Salimans et al. (2017): mirrored Gaussian samples estimate the gradient,
-  Adam follows it.
+  Adam follows it. With ``noise="table"`` its members read their noise from
+  one shared table (as in the paper), and :class:`CompiledGeneration` runs its
+  whole generation on the backend too.
 * ``"pgpe"``: :class:`PGPE` (``pgpe.py``), policy gradients with
   parameter-based exploration as in EvoJAX, which also learns a sigma for
   every parameter.
@@ -66,7 +68,7 @@ from .base import GaussianStrategy, Strategy, hyperparameter_names, refuse_renam
 from .ga import SimpleGA
 from .compiled import CompiledGeneration
 from .lowrank_es import LowRankES, LowRankPopulation
-from .openai_es import OpenAIES
+from .openai_es import NOISE_TABLE_SIZE, OpenAIES
 from .optimizers import OPTIMIZERS, SGD, Adam, ClipUp, Optimizer, get_optimizer
 from .pgpe import PGPE
 from .schedules import Decay, decay
@@ -74,8 +76,8 @@ from .shaping import FITNESS_SHAPINGS, centered_ranks, normalized, rank_utilitie
 from .snes import SNES
 
 __all__ = [
-    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "PGPE", "SNES", "LowRankES", "LowRankPopulation",
-    "CompiledGeneration", "STRATEGIES", "get_strategy",
+    "Strategy", "GaussianStrategy", "SimpleGA", "OpenAIES", "NOISE_TABLE_SIZE", "PGPE", "SNES", "LowRankES",
+    "LowRankPopulation",    "CompiledGeneration", "STRATEGIES", "get_strategy",
     "centered_ranks", "normalized", "rank_utilities", "snes_utilities", "shape_fitness", "FITNESS_SHAPINGS",
     "Optimizer", "SGD", "Adam", "ClipUp", "OPTIMIZERS", "get_optimizer", "Decay", "decay",
 ]

@@ -1,4 +1,4 @@
-"""A whole generation of :class:`LowRankES` compiled as one function on the backend.
+"""A whole generation of :class:`LowRankES` (or of :class:`OpenAIES` with its noise table) as one compiled function.
 
 Introduced in 11_neuroevolution_at_hyperscale.ipynb.
 """
@@ -12,6 +12,7 @@ import numpy as np
 from keras import ops
 
 from .lowrank_es import LowRankES, LowRankPopulation, _noise, _stream, low_rank_gradient, sample_factors
+from .openai_es import OpenAIES
 from .schedules import scheduled
 from .shaping import SHAPINGS_FOR
 
@@ -37,7 +38,7 @@ def _to_host(tree):
 
 
 class CompiledGeneration:
-    """A whole generation of :class:`LowRankES` as one compiled function on the backend.
+    """A whole generation of :class:`LowRankES` (or :class:`OpenAIES`) as one compiled function on the backend.
 
     ``ask()``, the evaluator and ``tell()`` each cross between Python and the
     backend: the factors are drawn on the backend, the scores come back, the
@@ -57,8 +58,16 @@ class CompiledGeneration:
     same seeds); the mini-batch is a stateless draw from (seed, generation) on
     the device, so a resumed run draws the same batches as an unbroken one.
 
+    OpenAI-ES runs here with ``noise="table"``: its noise table goes to the
+    device once, each step sends the pairs' offsets into it (one number per
+    pair), and each pair's full noise is sliced from the table inside the
+    pass. Mirrored members share the work as in the low-rank pass: the first
+    layer's ``x @ W`` is computed once for everyone and ``x @ E_j`` once per
+    pair, half the multiply-adds of scoring every member's own weights.
+
     Args:
-        strategy: a :class:`LowRankES`; its state is read now (and again by
+        strategy: a :class:`LowRankES`, or an :class:`OpenAIES` with
+            ``noise="table"``; its state is read now (and again by
             :meth:`load`).
         evaluator: an :class:`evolab.PopulationEvaluator` of the model, with a
             built-in metric (``"neg_loss"`` or ``"accuracy"``); its
@@ -75,26 +84,35 @@ class CompiledGeneration:
     def __init__(self, strategy, evaluator):
         from ..fitness import _compile
 
-        if not isinstance(strategy, LowRankES):
-            raise ValueError(f"CompiledGeneration runs a LowRankES; received {type(strategy).__name__}.")
+        table = isinstance(strategy, OpenAIES) and strategy.noise == "table"
+        if not (isinstance(strategy, LowRankES) or table):
+            detail = " with noise='fresh'" if isinstance(strategy, OpenAIES) else ""
+            raise ValueError(f"CompiledGeneration runs a LowRankES, or an OpenAIES with noise='table'; received "
+                             f"{type(strategy).__name__}{detail}.")
         if evaluator._per_sample is None:
             raise ValueError("CompiledGeneration needs a built-in metric ('neg_loss' or 'accuracy'); the evaluator "
                              "has a metric of the caller's own (use ask/evaluate/tell for it).")
         if strategy.fitness_shaping not in SHAPINGS_FOR:
             raise ValueError(f"CompiledGeneration shapes fitness by {sorted(SHAPINGS_FOR)}; the strategy uses "
                              f"{strategy.fitness_shaping!r}.")
-        if tuple(strategy._shapes) != tuple(evaluator.layout.shapes):
+        if table and strategy.num_params != evaluator.layout.num_params:
+            raise ValueError(f"Expected a strategy over the model's {evaluator.layout.num_params} parameters; "
+                             f"received one over {strategy.num_params}.")
+        if not table and tuple(strategy._shapes) != tuple(evaluator.layout.shapes):
             raise ValueError(f"Expected a strategy over the model's variables {evaluator.layout.shapes}; received "
                              f"one over {strategy._shapes}. Build it with layer_shapes=ParameterLayout.from_model("
                              "model).shapes.")
         self.strategy, self.evaluator = strategy, evaluator
+        self.rank = None if table else strategy.rank  # None: full noise, from the table
         self.half = strategy.population_size // 2
-        self.pairs = evaluator.low_rank_pairs_per_pass(self.half, strategy.rank)
+        self.pairs = evaluator.low_rank_pairs_per_pass(self.half, self.rank)
         self.passes = math.ceil(self.half / self.pairs)
-        self._batch_stream = _stream(strategy.noise_seed, len(strategy._shapes), 3)
+        self._batch_stream = _stream(strategy.noise_seed, len(evaluator.layout.shapes), 3)
         # TensorFlow: a plain graph around the XLA-compiled pass (under XLA, TensorFlow's stateless random ops draw
         # other numbers than ask() does, and it compiles the program again for every new seed)
-        evaluator._prepare_low_rank(strategy.rank)
+        evaluator._prepare_low_rank(self.rank)
+        self._table = _to_device(strategy.noise_table) if table else None
+        self._table_gradient = _compile(self._table_gradient_eager, xla=True) if table else None
         self._function = _compile(self._generation)
         self._scalars = {}
         self.load()
@@ -106,7 +124,15 @@ class CompiledGeneration:
         best = (np.float32(strategy.best_fitness), strategy.mean, np.int32(-1), np.int32(0))  # -1: the host's best
         self._state = _to_device((strategy.mean, tuple(np.asarray(m, np.float32) for m in moments),
                                   np.float32(optimizer.steps), np.int32(strategy.generation), best))
-        strategy._pending, strategy._asked = None, False
+        self._forget_pending()
+
+    def _forget_pending(self):
+        strategy = self.strategy
+        strategy._asked = False
+        if self._table is None:
+            strategy._pending = None
+        else:
+            strategy._noise = None
 
     def _scalar(self, name, value):
         if self._scalars.get(name, (None,))[0] != value:  # a constant schedule sends its value once
@@ -118,7 +144,8 @@ class CompiledGeneration:
         strategy = self.strategy
         sigma = self._scalar("sigma", strategy.current_sigma)
         learning_rate = self._scalar("learning_rate", strategy.current_learning_rate)
-        self._state, fitness = self._function(self._state, sigma, learning_rate)
+        offsets = () if self._table is None else _to_device(strategy.noise_offsets(strategy.generation))
+        self._state, fitness = self._function(self._state, sigma, learning_rate, offsets)
         strategy.generation += 1  # the host's count, for the schedules; the device keeps its own
         self.evaluator.num_evaluations += strategy.population_size
         return _to_host(fitness)
@@ -142,11 +169,20 @@ class CompiledGeneration:
         optimizer.steps = int(steps)
         best_fitness, best_center, best_generation, best_index = best
         if int(best_generation) >= 0 and float(best_fitness) > strategy.best_fitness:
-            factors = sample_factors(strategy._shapes, strategy.rank, self.half, strategy.noise_seed, int(best_generation))
-            sigma = scheduled("sigma", strategy.sigma, strategy.sigma_schedule, int(best_generation))
-            best_population = LowRankPopulation(best_center, factors, strategy._shapes, sigma, strategy.rank)
-            strategy.best_fitness, strategy.best_solution = float(best_fitness), best_population.member(int(best_index))
-        strategy._pending, strategy._asked = None, False
+            strategy.best_fitness = float(best_fitness)
+            strategy.best_solution = self._member(best_center, int(best_generation), int(best_index))
+        self._forget_pending()
+
+    def _member(self, center, generation, index):
+        """Member ``index`` of ``generation`` around ``center``, drawn again on the host (the best member)."""
+        strategy = self.strategy
+        sigma = scheduled("sigma", strategy.sigma, strategy.sigma_schedule, generation)
+        if self._table is None:
+            factors = sample_factors(strategy._shapes, strategy.rank, self.half, strategy.noise_seed, generation)
+            return LowRankPopulation(center, factors, strategy._shapes, sigma, strategy.rank).member(index)
+        start = int(strategy.noise_offsets(generation)[index % self.half])
+        noise = strategy.noise_table[start:start + strategy.num_params]
+        return (center + np.float32(sigma if index < self.half else -sigma) * noise).astype(np.float32)
 
     # -- the traced generation ------------------------------------------------------------------------------
 
@@ -158,33 +194,64 @@ class CompiledGeneration:
         index = ops.sort(ops.top_k(draw, evaluator.batch_size)[1])  # without replacement, as draw_batch
         return ops.take(evaluator._x, index, axis=0), ops.take(evaluator._y, index, axis=0)
 
-    def _scores(self, center, factors, sigma, x, y):
-        """Every member's score, ``(population_size,)``: the passes of ``evaluator.low_rank_pairs_per_pass``."""
+    def _chunks(self, tensor):
+        """``tensor`` (first axis: the pairs) padded and cut into ``(passes, pairs, ...)``."""
+        padded = self.passes * self.pairs - self.half
+        tensor = ops.pad(tensor, [(0, padded)] + [(0, 0)] * (len(tensor.shape) - 1))
+        return ops.reshape(tensor, (self.passes, self.pairs) + tuple(tensor.shape[1:]))
+
+    def _scores(self, center, noise, sigma, x, y):
+        """Every member's score, ``(population_size,)``: the passes of ``evaluator.low_rank_pairs_per_pass``.
+
+        ``noise``: the generation's factors (low rank) or the pairs' offsets into the noise table.
+        """
         evaluator, layout = self.evaluator, self.evaluator.layout
         parts = [ops.reshape(center[o:o + n], s) for o, n, s in zip(layout.offsets, layout.sizes, layout.shapes)]
-        padded = self.passes * self.pairs - self.half
-        chunks = [tuple(ops.reshape(ops.pad(f, [(0, padded)] + [(0, 0)] * (len(f.shape) - 1)),
-                                    (self.passes, self.pairs) + tuple(f.shape[1:])) for f in factor)
-                  for factor in factors]
+        if self._table is None:
+            chunks = [tuple(self._chunks(f) for f in factor) for factor in noise]
+            first = [tuple(f[0] for f in factor) for factor in chunks]
+            score = evaluator._low_rank_pass
+        else:
+            chunks = self._chunks(noise)
+            first = chunks[0]
+
+            def score(parts, chunk, sigma, xs, ys):
+                return evaluator._table_pass(parts, self._table, chunk, sigma, xs, ys)
         num_samples, step = int(x.shape[0]), evaluator.data_chunk
 
         def one_pass(chunk):  # (2, pairs) sums of the per-example metric
-            return sum(evaluator._low_rank_pass(parts, chunk, sigma, x[i:i + step], y[i:i + step])
-                       for i in range(0, num_samples, step))
+            return sum(score(parts, chunk, sigma, x[i:i + step], y[i:i + step]) for i in range(0, num_samples, step))
 
         if self.passes == 1:
-            totals = one_pass([tuple(f[0] for f in factor) for factor in chunks])[:, None]
+            totals = one_pass(first)[:, None]
         else:
             totals = ops.moveaxis(ops.map(one_pass, chunks), 0, 1)  # (2, passes, pairs)
         totals = ops.reshape(totals, (2, self.passes * self.pairs))[:, :self.half] / num_samples
         return ops.concatenate([totals[0], totals[1]])
 
-    def _generation(self, state, sigma, learning_rate):
+    def _table_gradient_eager(self, table, offsets, differences):
+        """``sum_j d_j * table[o_j : o_j + n]``, pass by pass (each pass slices its pairs' rows once)."""
+        from ..lowrank import table_rows
+
+        n = self.strategy.num_params
+
+        def rows(pair):
+            return ops.matmul(pair[1][None], table_rows(table, pair[0], n))[0]
+
+        if self.passes == 1:
+            return rows((offsets, differences))
+        return ops.sum(ops.map(rows, (self._chunks(offsets), self._chunks(differences))), axis=0)
+
+    def _generation(self, state, sigma, learning_rate, offsets):
         strategy = self.strategy
         center, moments, steps, generation, best = state
-        factors = sample_factors(strategy._shapes, strategy.rank, self.half, strategy.noise_seed, generation)
+        scale = 1.0 / (strategy.population_size * sigma)
+        if self._table is None:
+            noise = sample_factors(strategy._shapes, strategy.rank, self.half, strategy.noise_seed, generation)
+        else:
+            noise = offsets
         x, y = self._batch(generation)
-        fitness = self._scores(center, factors, sigma, x, y)
+        fitness = self._scores(center, noise, sigma, x, y)
         fitness = ops.where(ops.isnan(fitness), -np.inf, fitness)  # NaN counts as the worst score, as in tell()
         top = ops.argmax(fitness)
         improved = fitness[top] > best[0]
@@ -192,10 +259,15 @@ class CompiledGeneration:
                 ops.where(improved, generation, best[2]), ops.where(improved, ops.cast(top, "int32"), best[3]))
         utilities = SHAPINGS_FOR[strategy.fitness_shaping](ops, fitness)
         differences = utilities[:self.half] - utilities[self.half:]
-        gradient = low_rank_gradient(factors, differences, strategy.rank, 1.0 / (strategy.population_size * sigma))
+        if self._table is None:
+            gradient = low_rank_gradient(noise, differences, strategy.rank, scale)
+        else:
+            gradient = self._table_gradient(self._table, offsets, ops.cast(differences, "float32")) * scale
         change, new_moments = strategy.optimizer.update(ops, gradient, learning_rate, moments, steps + 1.0)
         learned = ops.any(fitness > -np.inf)  # every score NaN: nothing moves, as in tell()
-        center = ops.where(learned, center + change, center)
+        decay = getattr(strategy, "weight_decay", 0.0)  # OpenAI-ES's decoupled weight decay, as in its tell()
+        moved = (center * (1.0 - learning_rate * decay) if decay else center) + change
+        center = ops.where(learned, moved, center)
         moments = tuple(ops.where(learned, new, old) for new, old in zip(new_moments, moments))
         steps = ops.where(learned, steps + 1.0, steps)
         return (center, moments, steps, generation + 1, best), fitness

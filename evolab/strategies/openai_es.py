@@ -16,7 +16,9 @@ from .optimizers import get_optimizer
 from .schedules import Scheduled, check_schedule
 from .shaping import FITNESS_SHAPINGS
 
-__all__ = ["OpenAIES"]
+__all__ = ["OpenAIES", "NOISE_TABLE_SIZE"]
+
+NOISE_TABLE_SIZE = 2**24  # 64 MiB of float32 noise (Salimans et al. used 250 million numbers shared by all workers)
 
 
 class OpenAIES(Scheduled, GaussianStrategy):
@@ -49,6 +51,15 @@ class OpenAIES(Scheduled, GaussianStrategy):
         fitness_shaping: `"centered_ranks"` (default), `"normalized"`
             (z-scores) or `"raw"` (the scores themselves: then
             :meth:`gradient_estimate` estimates the true gradient).
+        noise: `"fresh"` (default): new Gaussian noise every generation,
+            drawn with NumPy. `"table"`: the shared noise table of Salimans
+            et al. (one block of Gaussian noise, :data:`NOISE_TABLE_SIZE`
+            numbers or twice ``num_params`` if more, drawn once from the
+            seed; member ``i`` of generation ``g`` reads the slice of
+            ``num_params`` numbers that starts at an offset drawn from
+            ``(seed, g)``). The noise is then never drawn again nor stored,
+            and :class:`CompiledGeneration` can run the whole generation on
+            the backend (``evolab.neuroevolve`` does so by itself).
 
     Example:
         >>> es = OpenAIES(num_params=10, population_size=20, sigma=0.1, learning_rate=0.05, seed=0)
@@ -62,11 +73,11 @@ class OpenAIES(Scheduled, GaussianStrategy):
     name = "openai_es"
     _min_population_size = 2
     _even_population = True
-    _state_names = ("mean", "_noise")
+    _state_names = ("mean", "_noise", "noise_seed")
 
     def __init__(self, num_params, population_size, *, center=None, seed=None, sigma=0.03, learning_rate=0.02,
                  optimizer="adam", weight_decay=0.0, sigma_schedule=None, learning_rate_schedule=None,
-                 fitness_shaping="centered_ranks"):
+                 fitness_shaping="centered_ranks", noise="fresh"):
         super().__init__(num_params, population_size, center=center, seed=seed)
         self.sigma = check_positive("sigma", sigma)
         self.learning_rate = check_positive("learning_rate", learning_rate)
@@ -76,6 +87,31 @@ class OpenAIES(Scheduled, GaussianStrategy):
         self.learning_rate_schedule = check_schedule("learning_rate_schedule", learning_rate_schedule)
         check_choice("fitness_shaping", fitness_shaping, [k for k in FITNESS_SHAPINGS if k != "rank_utilities"])
         self.fitness_shaping = fitness_shaping
+        self.noise = check_choice("noise", noise, ["fresh", "table"])
+        self.noise_seed = int(self._rng.integers(2**31)) if seed is None else int(seed)
+        self._table = None
+
+    # -- the shared noise table (noise="table") ---------------------------------
+
+    @property
+    def noise_table(self):
+        """The shared noise table (float32, built from the seed on first use; ``noise="table"`` only)."""
+        if self._table is None:
+            size = max(NOISE_TABLE_SIZE, 2 * self.num_params)
+            self._table = np.random.default_rng([self.noise_seed, 1]).standard_normal(size, dtype=np.float32)
+        return self._table
+
+    def noise_offsets(self, generation):
+        """Where each mirrored pair's noise starts in :attr:`noise_table` at ``generation`` (int32, ``(half,)``)."""
+        last = self.noise_table.size - self.num_params
+        rng = np.random.default_rng([self.noise_seed, 2, int(generation)])
+        return rng.integers(0, last + 1, self.population_size // 2, dtype=np.int64).astype(np.int32)
+
+    def _sample(self):
+        if self.noise == "fresh":
+            return super()._sample()
+        table, n = self.noise_table, self.num_params
+        self._noise = np.stack([table[o:o + n] for o in self.noise_offsets(self.generation)])
 
     def gradient_estimate(self, fitness):
         """Estimates the gradient of the fitness at the mean, without updating.
