@@ -194,15 +194,16 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         compiled_generation: run each generation as one compiled function on
             the backend (:class:`evolab.strategies.CompiledGeneration`: noise,
             mini-batch, scores and update never leave the device). ``None``
-            (default): wherever it can (``"lowrank_es"`` with a built-in
-            metric); ``True``: required (an error says why it cannot);
+            (default): wherever it can (``"lowrank_es"``, or ``"openai_es"``
+            with ``noise="table"``, and a built-in metric); ``True``: required (an error says why it cannot);
             ``False``: ask / evaluate / tell from Python. The two modes draw
             the same noise but different mini-batches, so each is reproducible
             on its own, and a checkpoint resumes only in the mode that wrote it.
         **strategy_options: hyperparameters for a strategy given by name.
             Every evolution strategy (``"openai_es"``, ``"pgpe"``, ``"snes"``,
             ``"lowrank_es"``) takes ``sigma=`` (its initial noise scale) and ``learning_rate=``
-            (the center's step size); the GA takes ``mutation_rate=``,
+            (the center's step size); ``"openai_es"`` also takes ``noise="table"``
+            (a shared noise table, Salimans et al. 2017: the generation runs compiled); the GA takes ``mutation_rate=``,
             ``mutation_sigma=``, ``crossover_rate=`` and ``initial_spread=``.
 
     Returns:
