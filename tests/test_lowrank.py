@@ -194,18 +194,24 @@ def fixed_batch_evaluator(model, engine, generation):
     return evolab.PopulationEvaluator(model, ops.convert_to_numpy(x), ops.convert_to_numpy(y), metric="neg_loss")
 
 
-@pytest.mark.parametrize("options", [
-    dict(),
-    dict(optimizer="clipup", fitness_shaping="normalized", rank=2, sigma_schedule=decay(0.8, floor=0.02),
-         learning_rate_schedule=decay(0.9)),
-])
-def test_a_compiled_generation_is_ask_evaluate_tell_in_one_function(digits, options):
+def check_interrupted_run_resumes_exactly(digits, tmp_path, options, full):
+    """Three generations with a checkpoint, then resumed to six: the uninterrupted run's history and best member."""
+    evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
+                       checkpoint_every=2, **options)
+    resumed = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
+                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
+    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
+    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+
+
+def check_compiled_matches_ask_tell(digits, make, options):
+    """Four compiled generations give ask/evaluate/tell's scores, center, moments and best member."""
     from evolab.strategies import CompiledGeneration
 
     model = build()
     evaluator = evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss", batch_size=100,
                                            memory_budget=2**18)  # several passes, the last one padded
-    compiled, reference = (strategy_for(model, 46, sigma=0.05, learning_rate=0.02, **options) for _ in range(2))
+    compiled, reference = (make(model, 46, sigma=0.05, learning_rate=0.02, **options) for _ in range(2))
     engine = CompiledGeneration(compiled, evaluator)
     assert engine.passes > 1 and engine.passes * engine.pairs > 23
     for generation in range(4):
@@ -220,6 +226,16 @@ def test_a_compiled_generation_is_ask_evaluate_tell_in_one_function(digits, opti
         np.testing.assert_allclose(getattr(compiled.optimizer, name), getattr(reference.optimizer, name), atol=1e-5)
     assert compiled.best_fitness == pytest.approx(reference.best_fitness, abs=1e-5)
     np.testing.assert_allclose(compiled.best_solution, reference.best_solution, atol=1e-5)
+    return compiled, reference
+
+
+@pytest.mark.parametrize("options", [
+    dict(),
+    dict(optimizer="clipup", fitness_shaping="normalized", rank=2, sigma_schedule=decay(0.8, floor=0.02),
+         learning_rate_schedule=decay(0.9)),
+])
+def test_a_compiled_generation_is_ask_evaluate_tell_in_one_function(digits, options):
+    compiled, reference = check_compiled_matches_ask_tell(digits, strategy_for, options)
     assert compiled.ask().factors[0][0].shape == reference.ask().factors[0][0].shape  # ask/tell go on after a sync
 
 
@@ -255,12 +271,7 @@ def test_neuroevolve_compiles_the_low_rank_generation_and_resumes_it(digits, tmp
                                compiled_generation=False, **options)
     assert eager.config["compiled_generation"] is False
     assert not np.array_equal(eager.history["fitness_max"], full.history["fitness_max"])  # other mini-batches
-    evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
-                       checkpoint_every=2, **options)
-    resumed = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
-                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
-    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
-    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+    check_interrupted_run_resumes_exactly(digits, tmp_path, options, full)
     with pytest.raises(ValueError, match="different set-up"):
         evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6, checkpoint=tmp_path / "c.pkl",
                            resume=True, compiled_generation=False, **options)
@@ -345,26 +356,7 @@ def test_full_noise_scores_equal_the_materialized_members_on_the_cnn(digits):
          learning_rate_schedule=decay(0.9)),
 ])
 def test_a_compiled_openai_es_generation_is_ask_evaluate_tell(digits, options):
-    from evolab.strategies import CompiledGeneration
-
-    model = build()
-    evaluator = evolab.PopulationEvaluator(model, *digits.train, metric="neg_loss", batch_size=100,
-                                           memory_budget=2**18)  # several passes, the last one padded
-    compiled, reference = (table_strategy(model, 46, sigma=0.05, learning_rate=0.02, **options) for _ in range(2))
-    engine = CompiledGeneration(compiled, evaluator)
-    assert engine.passes > 1 and engine.passes * engine.pairs > 23
-    for generation in range(4):
-        fitness = engine.step()
-        expected = fixed_batch_evaluator(model, engine, generation)(reference.ask())
-        reference.tell(expected)
-        np.testing.assert_allclose(fitness, expected, rtol=1e-5, atol=1e-5)
-    engine.sync()
-    assert compiled.generation == reference.generation == 4
-    np.testing.assert_allclose(compiled.center, reference.center, atol=1e-5)
-    for name in reference.optimizer._state_names:
-        np.testing.assert_allclose(getattr(compiled.optimizer, name), getattr(reference.optimizer, name), atol=1e-5)
-    assert compiled.best_fitness == pytest.approx(reference.best_fitness, abs=1e-5)
-    np.testing.assert_allclose(compiled.best_solution, reference.best_solution, atol=1e-5)
+    compiled, reference = check_compiled_matches_ask_tell(digits, table_strategy, options)
     np.testing.assert_allclose(compiled.ask(), reference.ask(), atol=1e-5)  # ask/tell go on after a sync
 
 
@@ -397,12 +389,7 @@ def test_neuroevolve_compiles_openai_es_with_its_noise_table_and_resumes_it(digi
     fresh = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
                                **{**options, "noise": "fresh"})
     assert fresh.config["compiled_generation"] is False  # NumPy's fresh noise: ask/evaluate/tell
-    evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=3, checkpoint=tmp_path / "c.pkl",
-                       checkpoint_every=2, **options)
-    resumed = evolab.neuroevolve(build(), digits.train, digits.validation, num_generations=6,
-                                 checkpoint=tmp_path / "c.pkl", resume=True, **options)
-    np.testing.assert_array_equal(resumed.best_parameters, full.best_parameters)
-    np.testing.assert_array_equal(resumed.history["fitness_max"], full.history["fitness_max"])
+    check_interrupted_run_resumes_exactly(digits, tmp_path, options, full)
 
 
 def test_openai_es_with_its_noise_table_learns_digits(digits):
