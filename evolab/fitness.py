@@ -261,7 +261,7 @@ class PopulationEvaluator:
             trainable = [ops.reshape(flat[o:o + n], s) for o, n, s in zip(layout.offsets, layout.sizes, layout.shapes)]
             outputs, _ = model.stateless_call(trainable, non_trainable, x, training=False)
             if self._per_sample is None:
-                return ops.cast(self._metric(y, outputs), "float32")
+                return ops.cast(_scalar(self._metric(y, outputs), self._metric), "float32")
             return ops.sum(self._per_sample(y, outputs))
 
         if self._vectorized:
@@ -444,12 +444,25 @@ class PopulationEvaluator:
         return float(self(vector[None, :])[0])
 
 
+def _scalar(value, metric):
+    """A callable metric's value, checked to be one number (not one per example)."""
+    shape = tuple(ops.shape(value))
+    if None in shape:  # not known while tracing: the backend will say if it does not fit
+        return value
+    if any(d != 1 for d in shape):
+        name = getattr(metric, "__qualname__", type(metric).__name__)
+        raise ValueError(f"metric {name}(y_true, y_pred) must return one number for all the examples (reduce it, "
+                         f"e.g. with keras.ops.mean); it returned shape {shape}.")
+    return ops.reshape(value, ())
+
+
 def _model_score(model, x, y, metric, batch_size=2048):
     """Scores the model's current weights on (x, y) with plain batched calls."""
     logits = outputs_logits(model)
     labels = _labels(y, len(x), _num_outputs(model))
     if callable(metric):
-        return float(ops.convert_to_numpy(metric(ops.convert_to_tensor(labels), model(x, training=False))))
+        return float(ops.convert_to_numpy(_scalar(metric(ops.convert_to_tensor(labels), model(x, training=False)),
+                                                  metric)))
     per_sample = _per_sample_metric(metric, logits)
     total = 0.0
     for start in range(0, len(x), batch_size):

@@ -109,6 +109,23 @@ def test_callable_metric_and_one_hot_labels(digits):
     np.testing.assert_allclose(scores, expected, rtol=1e-5)
 
 
+def test_a_metric_giving_one_value_per_example_is_refused_by_name(digits):
+    model = evolab.models.mlp(digits.input_shape)
+    x, y = digits.validation
+
+    def per_example_probability(y_true, y_pred):  # forgot the mean: one value per example
+        return keras.ops.sum(y_pred * keras.ops.one_hot(y_true, 10), axis=-1)
+
+    population = perturbed_population(model, 3)
+    with pytest.raises(ValueError, match=rf"per_example_probability.*one number.*\({len(x)},?\)"):
+        PopulationEvaluator(model, x, y, metric=per_example_probability)(population)
+    with pytest.raises(ValueError, match="per_example_probability.*one number"):
+        evaluate_parameters(model, population[0], x, y, metric=per_example_probability)
+    one_by_one = PopulationEvaluator(model, x, y, metric=lambda t, p: keras.ops.reshape(
+        keras.ops.mean(keras.ops.cast(keras.ops.argmax(p, axis=-1) == t, "float32")), (1, 1)))
+    np.testing.assert_allclose(one_by_one(population), PopulationEvaluator(model, x, y)(population), atol=1e-6)
+
+
 def test_evaluate_parameters_and_logit_detection(digits):
     model = evolab.models.mlp(digits.input_shape)
     vector = evolab.get_parameters(model)
