@@ -20,9 +20,11 @@ Introduced in 05_genetic_algorithms.ipynb.
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import multiprocessing
 import os
+import sys
 
 import cloudpickle
 
@@ -33,6 +35,33 @@ def _call_pickled(blob: bytes) -> bytes:
     """Runs in a worker: unpickle ``(function, item)``, call, pickle the result."""
     function, item = cloudpickle.loads(blob)
     return cloudpickle.dumps(function(item))
+
+
+def _unguarded_script_line():
+    """The line of ``__main__`` that starts worker processes outside ``if __name__ == "__main__":``, if any.
+
+    Spawned workers import the script again; code at its top level that starts
+    workers would start them again in every worker, which Python refuses there,
+    so every trial would fail with a bare ``BrokenProcessPool``. Found from the
+    script's own source; ``None`` in notebooks, ``python -c`` and guarded code.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    frame = sys._getframe()
+    while frame is not None and not (frame.f_code.co_name == "<module>" and frame.f_globals is vars(main)):
+        frame = frame.f_back
+    if frame is None or not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.If) and "__name__" in ast.unparse(node.test) and "__main__" in ast.unparse(node.test):
+            if node.lineno <= frame.f_lineno <= node.end_lineno:
+                return None
+    return path, frame.f_lineno
 
 
 def current_worker() -> str:
@@ -159,6 +188,13 @@ class ProcessMap(_PickledMap):
 
     def _pool(self):
         if self._executor is None:
+            unguarded = _unguarded_script_line()
+            if unguarded is not None:
+                raise RuntimeError(
+                    f"ProcessMap starts worker processes from line {unguarded[1]} of {os.path.basename(unguarded[0])}, "
+                    "outside `if __name__ == \"__main__\":`. The workers import the script again and would start "
+                    "workers of their own (every trial would fail with BrokenProcessPool): put the code that runs "
+                    "the search under that guard.")
             context = multiprocessing.get_context("spawn")
             self._executor = concurrent.futures.ProcessPoolExecutor(self.n_workers, mp_context=context)
         return self._executor

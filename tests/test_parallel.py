@@ -1,6 +1,8 @@
 """Parallel backends: serial, spawned processes, Dask (with a worker killed mid-search)."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 from deap import base, creator, tools
@@ -124,3 +126,23 @@ def test_genetic_search_on_dask_makes_the_serial_trials():
     serial = search.genetic_search(_draws_random_numbers, SPACE, **kwargs)
     assert on_dask.trials[["x", "y"]].to_numpy() == pytest.approx(serial.trials[["x", "y"]].to_numpy())
     assert on_dask.best_score == pytest.approx(serial.best_score)
+
+
+def test_process_map_in_a_script_without_the_main_guard_says_so(tmp_path):
+    # Review H7: without the guard, spawned workers re-ran the script and every trial failed with BrokenProcessPool.
+    body = ("from evolab import parallel\n"
+            "def run():\n"
+            "    with parallel.ProcessMap(1) as pmap:\n"
+            "        print(pmap(abs, [-3, 4]))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(parallel.__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    unguarded, guarded = tmp_path / "unguarded.py", tmp_path / "guarded.py"
+    unguarded.write_text(body + "run()\n")
+    guarded.write_text(body + "if __name__ == '__main__':\n    run()\n")
+    failed = subprocess.run([sys.executable, str(unguarded)], capture_output=True, text=True, env=env, timeout=120)
+    assert failed.returncode != 0
+    assert "line 5 of unguarded.py" in failed.stderr and 'if __name__ == "__main__":' in failed.stderr
+    assert "BrokenProcessPool" not in failed.stderr.replace("fail with BrokenProcessPool", "")
+    done = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[3, 4]"
