@@ -166,6 +166,11 @@ class ProcessMap(_PickledMap):
             flat with, say, ``max_tasks_per_child=50``. (Python's own
             ``ProcessPoolExecutor(max_tasks_per_child=...)`` can hang on 3.11.)
 
+    An item that kills its worker (out of memory, ``os._exit``, a crash in
+    native code) breaks every item running beside it; those are run again one
+    at a time in fresh workers, so only the item that dies again fails
+    (``BrokenProcessPool``, a failed trial in a search).
+
     Example:
         >>> with evolab.parallel.ProcessMap(2) as pmap:
         ...     toolbox.register("map", pmap)
@@ -211,8 +216,20 @@ class ProcessMap(_PickledMap):
                 future.cancel()
             raise
         outcomes = [future.exception() or future.result() for future in futures]
-        if any(isinstance(o, concurrent.futures.process.BrokenProcessPool) for o in outcomes):
-            self.close()  # a worker died: start a fresh pool on the next call
+        broken = [i for i, o in enumerate(outcomes) if isinstance(o, concurrent.futures.process.BrokenProcessPool)]
+        if broken:
+            # A dying worker breaks the whole pool, so every item still running failed with it, healthy or not.
+            # Run those again one at a time in a fresh pool: only the items that kill their worker fail.
+            self.close()
+            for i in broken:
+                future = self._pool().submit(_call_pickled, blobs[i])
+                outcome = future.exception()
+                if isinstance(outcome, concurrent.futures.process.BrokenProcessPool):
+                    self.close()
+                    outcome = concurrent.futures.process.BrokenProcessPool(
+                        "the worker process running this item died (killed, out of memory, os._exit or a crash in "
+                        "native code), and died again when the item ran alone")
+                outcomes[i] = future.result() if outcome is None else outcome
         return outcomes
 
     def close(self):

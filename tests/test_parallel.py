@@ -1,5 +1,6 @@
 """Parallel backends: serial, spawned processes, Dask (with a worker killed mid-search)."""
 
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -146,3 +147,18 @@ def test_process_map_in_a_script_without_the_main_guard_says_so(tmp_path):
     done = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[3, 4]"
+
+
+def test_an_item_that_kills_its_worker_fails_alone(process_map):
+    # Review H3: a worker killed by one item broke the pool, and healthy items of the same call failed with it.
+    def square_or_die(x):
+        if x > 0.5:
+            os._exit(1)
+        return x * x
+
+    outcomes = process_map.map(square_or_die, [0.1, 0.9, 0.2, 0.3, 0.7, 0.4], return_exceptions=True)
+    assert [o for o in outcomes if not isinstance(o, Exception)] == pytest.approx([0.01, 0.04, 0.09, 0.16])
+    for killer in (outcomes[1], outcomes[4]):
+        assert isinstance(killer, concurrent.futures.process.BrokenProcessPool)
+        assert "died again when the item ran alone" in str(killer)
+    assert process_map(abs, [-1, -2]) == [1, 2]  # the map goes on with fresh workers
