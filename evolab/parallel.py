@@ -259,6 +259,9 @@ class DaskMap(_PickledMap):
         host: the interface a started ``LocalCluster`` (scheduler, workers, dashboard) listens on; default
             ``"127.0.0.1"``, this machine only (a classroom machine is shared: a cluster open to the network
             would run anyone's code). Pass ``"0.0.0.0"`` only to reach it from other machines on purpose.
+        worker_timeout: seconds a call waits for a first worker when the
+            scheduler has none (default 60), then ``TimeoutError`` naming the
+            scheduler; ``None`` waits as long as it takes.
 
     Example:
         >>> with evolab.parallel.DaskMap(n_workers=2) as dmap:
@@ -268,9 +271,14 @@ class DaskMap(_PickledMap):
     Introduced in 05_genetic_algorithms.ipynb.
     """
 
-    def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1, host="127.0.0.1"):
+    def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                 worker_timeout=60.0):
         from dask.distributed import Client, LocalCluster
 
+        if worker_timeout is not None and (isinstance(worker_timeout, bool) or
+                                           not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0):
+            raise ValueError(f"worker_timeout must be a positive number of seconds or None; received {worker_timeout!r}")
+        self.worker_timeout = worker_timeout
         self._cluster = None
         if client is not None:
             self.client, self._owns_client = client, False
@@ -296,6 +304,14 @@ class DaskMap(_PickledMap):
     def _run(self, blobs):
         from dask.distributed import wait
 
+        if not self.client.scheduler_info().get("workers"):
+            try:
+                self.client.wait_for_workers(1, timeout=self.worker_timeout)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"the Dask scheduler at {self.client.scheduler.address} has had no worker for "
+                    f"{self.worker_timeout} s, so nothing can run: start workers (`dask worker "
+                    f"{self.client.scheduler.address}`), or give worker_timeout=None to wait for them") from None
         futures = self.client.map(_call_pickled, blobs, pure=False)
         try:
             wait(futures)

@@ -162,3 +162,20 @@ def test_an_item_that_kills_its_worker_fails_alone(process_map):
         assert isinstance(killer, concurrent.futures.process.BrokenProcessPool)
         assert "died again when the item ran alone" in str(killer)
     assert process_map(abs, [-1, -2]) == [1, 2]  # the map goes on with fresh workers
+
+
+def test_dask_map_with_no_workers_stops_waiting_and_says_why():
+    # Review defect 12: a scheduler without workers made every call hang.
+    import time
+
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        backend = parallel.DaskMap(client=client, worker_timeout=2)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"no worker for 2 s.*dask worker tcp://127\.0\.0\.1:\d+"):
+            backend(abs, [-1])
+        assert time.monotonic() - start < 30
+    with pytest.raises(ValueError, match="worker_timeout must be a positive number of seconds or None; received 0"):
+        parallel.DaskMap(client=object(), worker_timeout=0)
