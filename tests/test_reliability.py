@@ -470,3 +470,31 @@ def test_equal_categorical_choices_and_a_nan_toolbox_center_are_refused():
         es.random_search(lambda p: 0.0, {"act": es.Categorical(["relu", "tanh", "relu"])}, n_trials=2)
     with pytest.raises(ValueError, match="finite numbers"):
         evolab.deap_tools.numpy_toolbox(np.array([0.0, np.nan]))
+
+
+def test_two_searches_started_at_once_on_a_new_sqlite_file_both_run(tmp_path):
+    # Review defect 6: two processes creating Optuna's tables in one new SQLite file; the loser crashed.
+    pytest.importorskip("optuna")
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "race.py"
+    script.write_text(
+        "import sys, time\n"
+        "from evolab import search\n"
+        "start = float(sys.argv[1])\n"
+        "while time.time() < start:\n"
+        "    time.sleep(0.001)\n"
+        "result = search.bayesian_search(lambda p: -(p['x'] - 0.3) ** 2, {'x': search.Real(0, 1)}, n_trials=4,\n"
+        f"    seed=int(sys.argv[2]), storage='sqlite:///{tmp_path}/race.db', study_name='s', n_startup_trials=2)\n"
+        "print(len(result.trials))\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(evolab.__file__)))
+    env = {**os.environ, "PYTHONPATH": root}
+    start = time.time() + 15  # both have imported evolab and Optuna by then
+    runs = [subprocess.Popen([sys.executable, str(script), str(start), str(seed)], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for seed in (0, 1)]
+    outcomes = [run.communicate(timeout=120) for run in runs]
+    for run, (out, err) in zip(runs, outcomes):
+        assert run.returncode == 0, err[-2000:]
+        assert int(out.split()[-1]) >= 4

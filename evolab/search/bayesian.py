@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import socket
+import time
 
 import numpy as np
 
@@ -180,6 +181,28 @@ def _seed_for_trial(sampler, seed, number):
             part._rng = LazyRandomState(stream)
 
 
+def _open_study(attempts=6, **options):
+    """``optuna.create_study``, tried again while another process is creating the same new database's tables.
+
+    Two searches started at once on a new SQLite file race to create Optuna's
+    schema, and the loser gets ``table ... already exists`` (or a duplicate
+    ``alembic_version`` row); a moment later the schema is there and opening
+    it works.
+    """
+    import optuna
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(direction="maximize", load_if_exists=options["storage"] is not None,
+                                       **options)
+        except Exception as error:  # sqlalchemy's OperationalError / IntegrityError, without importing sqlalchemy
+            racing = type(error).__name__ in ("OperationalError", "IntegrityError") and any(
+                word in str(error) for word in ("already exists", "alembic_version", "UNIQUE constraint"))
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * 2 ** attempt)
+
+
 def _fail_orphans(study):
     """Marks as failed the trials left RUNNING by a process of this machine that no longer exists (a killed run);
     they are left out of the records, and their trial numbers run again."""
@@ -221,9 +244,8 @@ def _optuna_search(objective, space, n_trials, timeout, seed, sampler, pruner, n
         raise ValueError("storage= needs study_name=: without a name every call creates a new study, and nothing "
                          "resumes.")
     own_sampler = isinstance(sampler, str)
-    study = optuna.create_study(direction="maximize", sampler=_make_sampler(sampler, seed, n_startup_trials),
-                                pruner=_make_pruner(pruner), storage=storage, study_name=study_name,
-                                load_if_exists=storage is not None)
+    study = _open_study(sampler=_make_sampler(sampler, seed, n_startup_trials), pruner=_make_pruner(pruner),
+                        storage=storage, study_name=study_name)
     distributions = _optuna_distributions(space)
     search = Search(objective, space, "bayesian", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
