@@ -22,19 +22,79 @@ from __future__ import annotations
 
 import ast
 import concurrent.futures
+import ctypes
+import functools
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 
 import cloudpickle
 
-__all__ = ["SerialMap", "ProcessMap", "DaskMap", "resolve_map", "current_worker"]
+__all__ = ["SerialMap", "ProcessMap", "DaskMap", "resolve_map", "current_worker", "TimeLimitExceeded"]
 
 
-def _call_pickled(blob: bytes) -> bytes:
-    """Runs in a worker: unpickle ``(function, item)``, call, pickle the result."""
+class TimeLimitExceeded(TimeoutError):
+    """Raised inside an item that ran past its map's ``timeout`` (a search records the trial as failed)."""
+
+
+def _call_pickled(blob: bytes, timeout=None, grace=None) -> bytes:
+    """Runs in a worker: unpickle ``(function, item)``, call it (within ``timeout`` seconds), pickle the result."""
     function, item = cloudpickle.loads(blob)
-    return cloudpickle.dumps(function(item))
+    if timeout is None:
+        return cloudpickle.dumps(function(item))
+    message = f"the item ran past its time limit of {timeout:g} s (the map's timeout=) and was stopped"
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        return cloudpickle.dumps(_call_with_alarm(function, item, timeout, grace, message))
+    return cloudpickle.dumps(_call_in_thread(function, item, timeout, grace, message))
+
+
+def _call_with_alarm(function, item, timeout, grace, message):
+    """A process worker's main thread: SIGALRM stops Python code at ``timeout``; code that ignores it
+    (stuck in native code, or catching every exception) has its process ended ``grace`` seconds later."""
+    def on_alarm(signum, frame):
+        raise TimeLimitExceeded(message)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    killer = threading.Timer(timeout + grace, os._exit, (70,))
+    killer.daemon = True
+    killer.start()
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return function(item)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        killer.cancel()
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _call_in_thread(function, item, timeout, grace, message):
+    """A Dask worker thread (signals reach only main threads): run the item in a thread of its own, raise
+    ``TimeLimitExceeded`` in it at ``timeout``, and give up on it ``grace`` seconds later if it still runs."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = function(item)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=target, daemon=True, name="evolab-item")
+    runner.start()
+    runner.join(timeout)
+    if runner.is_alive():
+        error = type("TimeLimitExceeded", (TimeLimitExceeded,), {"__init__": lambda self: TimeoutError.__init__(
+            self, message), "__reduce__": lambda self: (TimeLimitExceeded, (message,))})
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(runner.ident), ctypes.py_object(error))
+        runner.join(grace)
+        if runner.is_alive():
+            raise TimeLimitExceeded(message.replace("and was stopped", f"and did not stop within {grace:g} s more "
+                                                    "(stuck in native code?); it is left running in its worker"))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _unguarded_script_line():
@@ -129,6 +189,9 @@ class _Star:
 class _PickledMap(SerialMap):
     """Shared code: send cloudpickled ``(function, item)`` blobs, get cloudpickled results back."""
 
+    timeout = None
+    _grace = 5.0  # seconds an item may take to stop after its time limit, before it is given up on
+
     def __call__(self, function, *iterables):
         if len(iterables) == 1:
             return self.map(function, iterables[0])
@@ -165,6 +228,11 @@ class ProcessMap(_PickledMap):
             4.5 MB per trial), so a search of thousands of trainings stays
             flat with, say, ``max_tasks_per_child=50``. (Python's own
             ``ProcessPoolExecutor(max_tasks_per_child=...)`` can hang on 3.11.)
+        timeout: seconds one item may run, counted from its start on a
+            worker (default: no limit). Past it the item raises
+            :class:`TimeLimitExceeded` (a failed trial with that reason; the
+            search goes on); one that does not stop within 5 s more (stuck in
+            native code) has its worker process ended and is reported the same way.
 
     An item that kills its worker (out of memory, ``os._exit``, a crash in
     native code) breaks every item running beside it; those are run again one
@@ -179,7 +247,7 @@ class ProcessMap(_PickledMap):
     Introduced in 05_genetic_algorithms.ipynb.
     """
 
-    def __init__(self, n_workers=None, max_tasks_per_child=None):
+    def __init__(self, n_workers=None, max_tasks_per_child=None, timeout=None):
         n_workers = (os.cpu_count() or 1) if n_workers is None else n_workers
         if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
             raise ValueError(f"n_workers must be a positive int; received {n_workers!r}")
@@ -189,6 +257,7 @@ class ProcessMap(_PickledMap):
                 raise ValueError(f"max_tasks_per_child must be a positive int or None; "
                                  f"received {max_tasks_per_child!r}")
         self.n_workers, self.max_tasks_per_child = n_workers, max_tasks_per_child
+        self.timeout = _check_timeout(timeout)
         self._executor, self._items_run = None, 0
 
     def _pool(self):
@@ -208,7 +277,7 @@ class ProcessMap(_PickledMap):
         if self.max_tasks_per_child is not None and self._items_run >= self.max_tasks_per_child * self.n_workers:
             self.close()  # fresh workers: whatever the old ones kept (TensorFlow graphs) is given back
         self._items_run += len(blobs)
-        futures = [self._pool().submit(_call_pickled, blob) for blob in blobs]
+        futures = [self._pool().submit(_call_pickled, blob, self.timeout, self._grace) for blob in blobs]
         try:
             concurrent.futures.wait(futures)
         except BaseException:
@@ -222,13 +291,20 @@ class ProcessMap(_PickledMap):
             # Run those again one at a time in a fresh pool: only the items that kill their worker fail.
             self.close()
             for i in broken:
-                future = self._pool().submit(_call_pickled, blobs[i])
+                started = time.monotonic()
+                future = self._pool().submit(_call_pickled, blobs[i], self.timeout, self._grace)
                 outcome = future.exception()
                 if isinstance(outcome, concurrent.futures.process.BrokenProcessPool):
                     self.close()
-                    outcome = concurrent.futures.process.BrokenProcessPool(
-                        "the worker process running this item died (killed, out of memory, os._exit or a crash in "
-                        "native code), and died again when the item ran alone")
+                    if self.timeout is not None and time.monotonic() - started >= self.timeout + self._grace:
+                        outcome = TimeLimitExceeded(
+                            f"the item ran past its time limit of {self.timeout:g} s (the map's timeout=) and did "
+                            f"not stop within {self._grace:g} s more (stuck in native code?), so its worker "
+                            "process was ended")
+                    else:
+                        outcome = concurrent.futures.process.BrokenProcessPool(
+                            "the worker process running this item died (killed, out of memory, os._exit or a crash "
+                            "in native code), and died again when the item ran alone")
                 outcomes[i] = future.result() if outcome is None else outcome
         return outcomes
 
@@ -240,7 +316,8 @@ class ProcessMap(_PickledMap):
         self._items_run = 0
 
     def __repr__(self):
-        return f"ProcessMap(n_workers={self.n_workers})"
+        timeout = "" if self.timeout is None else f", timeout={self.timeout!r}"
+        return f"ProcessMap(n_workers={self.n_workers}{timeout})"
 
 
 class DaskMap(_PickledMap):
@@ -262,6 +339,12 @@ class DaskMap(_PickledMap):
         worker_timeout: seconds a call waits for a first worker when the
             scheduler has none (default 60), then ``TimeoutError`` naming the
             scheduler; ``None`` waits as long as it takes.
+        timeout: seconds one item may run on its worker (default: no limit).
+            Past it the item raises :class:`TimeLimitExceeded` (a failed
+            trial with that reason; the search goes on). An item stuck in
+            native code cannot be stopped inside a Dask worker: 5 s later it
+            is reported the same way and left running in its worker thread
+            (``client.restart()`` ends it).
 
     Example:
         >>> with evolab.parallel.DaskMap(n_workers=2) as dmap:
@@ -272,13 +355,13 @@ class DaskMap(_PickledMap):
     """
 
     def __init__(self, client=None, address=None, n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                 worker_timeout=60.0):
+                 worker_timeout=60.0, timeout=None):
         from dask.distributed import Client, LocalCluster
 
         if worker_timeout is not None and (isinstance(worker_timeout, bool) or
                                            not isinstance(worker_timeout, (int, float)) or not worker_timeout > 0):
             raise ValueError(f"worker_timeout must be a positive number of seconds or None; received {worker_timeout!r}")
-        self.worker_timeout = worker_timeout
+        self.worker_timeout, self.timeout = worker_timeout, _check_timeout(timeout)
         self._cluster = None
         if client is not None:
             self.client, self._owns_client = client, False
@@ -312,7 +395,8 @@ class DaskMap(_PickledMap):
                     f"the Dask scheduler at {self.client.scheduler.address} has had no worker for "
                     f"{self.worker_timeout} s, so nothing can run: start workers (`dask worker "
                     f"{self.client.scheduler.address}`), or give worker_timeout=None to wait for them") from None
-        futures = self.client.map(_call_pickled, blobs, pure=False)
+        call = functools.partial(_call_pickled, timeout=self.timeout, grace=self._grace)
+        futures = self.client.map(call, blobs, pure=False)
         try:
             wait(futures)
         except BaseException:
@@ -330,6 +414,14 @@ class DaskMap(_PickledMap):
 
     def __repr__(self):
         return f"DaskMap({self.client!r})"
+
+
+def _check_timeout(timeout):
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not timeout > 0 or timeout == float("inf")):
+        raise ValueError(f"timeout must be a positive number of seconds per item, or None for no limit; "
+                         f"received {timeout!r}")
+    return timeout
 
 
 def resolve_map(map=None, n_workers=None):

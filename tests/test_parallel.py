@@ -179,3 +179,82 @@ def test_dask_map_with_no_workers_stops_waiting_and_says_why():
         assert time.monotonic() - start < 30
     with pytest.raises(ValueError, match="worker_timeout must be a positive number of seconds or None; received 0"):
         parallel.DaskMap(client=object(), worker_timeout=0)
+
+
+def _sleeps_when_x_is_large(params):
+    import time
+
+    if params["x"] > 0.5:
+        time.sleep(120)  # a trial that hangs
+    return -params["x"] ** 2
+
+
+def test_a_trial_past_the_process_maps_time_limit_fails_and_the_search_goes_on():
+    # Review defect 12: one hanging trial on a process map hung the whole search.
+    import time
+
+    start = time.monotonic()
+    with parallel.ProcessMap(2, timeout=3) as backend:
+        assert repr(backend) == "ProcessMap(n_workers=2, timeout=3)"
+        result = search.random_search(_sleeps_when_x_is_large, SPACE, n_trials=8, seed=1, map=backend)
+    assert time.monotonic() - start < 100
+    trials = result.trials
+    hung = trials["x"] > 0.5
+    assert 0 < hung.sum() < len(trials), "the seed must give both kinds of trial, or the test tests nothing"
+    assert (trials.loc[hung, "status"] == "failed").all() and (trials.loc[~hung, "status"] == "ok").all()
+    assert trials.loc[hung, "error"].str.fullmatch(
+        r"TimeLimitExceeded: the item ran past its time limit of 3 s \(the map's timeout=\) and was stopped").all()
+    assert (trials.loc[hung, "duration"] > 2.5).all() and (trials.loc[hung, "duration"] < 20).all()
+    assert result.best_score == pytest.approx(-(trials.loc[~hung, "x"] ** 2).min())
+
+
+def test_an_item_that_ignores_its_time_limit_has_its_worker_ended():
+    import signal
+    import time
+
+    def ignore_the_alarm_and_hang(x):
+        if x < 0:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)  # as native code that never returns to Python would
+            time.sleep(120)
+        return x + 1
+
+    with parallel.ProcessMap(2, timeout=1) as backend:
+        backend._grace = 0.5
+        start = time.monotonic()
+        outcomes = backend.map(ignore_the_alarm_and_hang, [1, -1, 2], return_exceptions=True)
+        assert time.monotonic() - start < 60
+        assert outcomes[0] == 2 and outcomes[2] == 3
+        assert isinstance(outcomes[1], parallel.TimeLimitExceeded)
+        assert "did not stop within 0.5 s more (stuck in native code?), so its worker process was ended" \
+            in str(outcomes[1])
+        assert backend(abs, [-4]) == [4]  # fresh workers carry on
+
+
+def test_a_dask_item_past_its_time_limit_is_stopped_or_given_up_on():
+    import time
+
+    def spin_sleep_or_return(kind):
+        if kind == "spin":
+            while True:  # Python code: stopped by the exception raised in its thread
+                pass
+        if kind == "sleep":
+            time.sleep(20)  # inside one C call: cannot be stopped in a Dask worker, so it is given up on
+        return kind
+
+    with parallel.DaskMap(n_workers=1, timeout=1) as backend:
+        backend._grace = 0.5
+        start = time.monotonic()
+        outcomes = backend.map(spin_sleep_or_return, ["spin", "sleep", "ok"], return_exceptions=True)
+        assert time.monotonic() - start < 15
+    assert outcomes[2] == "ok"
+    assert isinstance(outcomes[0], parallel.TimeLimitExceeded)
+    assert str(outcomes[0]) == "the item ran past its time limit of 1 s (the map's timeout=) and was stopped"
+    assert isinstance(outcomes[1], parallel.TimeLimitExceeded)
+    assert "did not stop within 0.5 s more (stuck in native code?); it is left running in its worker" \
+        in str(outcomes[1])
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "10", float("inf"), float("nan")])
+def test_a_time_limit_must_be_a_positive_number_of_seconds(bad):
+    with pytest.raises(ValueError, match=r"timeout must be a positive number of seconds per item, or None"):
+        parallel.ProcessMap(1, timeout=bad)

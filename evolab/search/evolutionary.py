@@ -262,6 +262,7 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
             checkpoint is an error, never silently replaced).
         callbacks: a list of :class:`evolab.callbacks.Callback`.
         map: a backend from :mod:`evolab.parallel`; a generation is evaluated in one call.
+            ``map=ProcessMap(4, timeout=600)`` also fails any trial that runs past 600 s.
         n_workers: with no ``map``, run on this many local processes.
 
     Returns:
