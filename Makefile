@@ -34,7 +34,7 @@ BACKENDS_VENV := .venv-backends
 $(BACKENDS_VENV)/.installed: pyproject.toml
 	test -d $(BACKENDS_VENV) || $(PYTHON) -m venv $(BACKENDS_VENV)
 	$(BACKENDS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BACKENDS_VENV)/bin/python -m pip install --quiet "jax[cpu]" "torch==2.13.0" pytest \
+	$(BACKENDS_VENV)/bin/python -m pip install --quiet "jax[cpu]" "torch==2.13.0" pytest "hypothesis>=6.100,<7" \
 		$$($(PYTHON) -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; print(' '.join(repr(r) for r in d if not r.startswith('tensorflow')))" | tr -d "'")
 	$(BACKENDS_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
@@ -43,7 +43,7 @@ test-backends: $(BACKENDS_VENV)/.installed
 	for backend in jax torch; do \
 		echo "== KERAS_BACKEND=$$backend"; \
 		KERAS_BACKEND=$$backend $(QUICK_ENV) $(BACKENDS_VENV)/bin/python -m pytest -q -p no:cacheprovider \
-			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py tests/test_lowrank.py -k "not sigkill" || exit 1; \
+			tests/test_weights.py tests/test_fitness.py tests/test_neuro.py tests/test_lowrank.py tests/test_properties.py -k "not sigkill" || exit 1; \
 	done
 
 # A real browser: JupyterLab on loopback and headless Chromium (Debian's `chromium`, never a downloaded build) run

@@ -149,3 +149,25 @@ def test_best_so_far_ignores_failures():
     assert curve.is_monotonic_increasing or curve.dropna().is_monotonic_increasing
     assert curve.iloc[-1] == pytest.approx(result.best_score)
     assert result.best_at(1000) == pytest.approx(result.best_score)
+
+
+def test_a_huge_integer_range_costs_nothing_until_a_grid_is_asked_for():
+    # Found by tests/test_properties.py: Integer.values() built a list, so sampling Integer(0, 10**9) took 24 GB.
+    space = SearchSpace({"seed": Integer(0, 10**12), "units": Integer(1, 4)})
+    params = space.sample(np.random.default_rng(0))
+    assert 0 <= params["seed"] <= 10**12
+    assert space.decode(space.encode(params)) == params
+    assert space.grid_size() == (10**12 + 1) * 4
+    with pytest.raises(ValueError, match=r"the grid has 4,000,000,000,004 points \(seed: 1,000,000,000,001, "
+                                         r"units: 4\), more than the 1,000,000 grid search lists; give .* num="):
+        space.grid()
+    assert len(SearchSpace({"seed": Integer(0, 10**12, num=5)}).grid()) == 5
+
+
+def test_rounded_grid_points_stay_inside_the_bounds():
+    # Found by tests/test_properties.py: 12-digit rounding put the top grid point above `high`.
+    high = 1.6473150847189117
+    assert max(p["a"] for p in SearchSpace({"a": Real(0.0, high)}).grid()) <= high
+    assert SearchSpace({"lr": Real(1e-4, 1e-1, log=True, num=4)}).grid()[2] == {"lr": 0.01}
+    narrow = [p["a"] for p in SearchSpace({"a": Real(1e6, 1e6 + 1e-5, num=5)}).grid()]
+    assert len(set(narrow)) == 5  # far from zero and narrow: the points keep their digits and stay distinct

@@ -19,6 +19,9 @@ import numpy as np
 
 __all__ = ["Real", "Integer", "Categorical", "SearchSpace", "as_space"]
 
+# Grid search lists its points; more than this is refused (a million dicts take about a gigabyte).
+MAX_GRID_POINTS = 1_000_000
+
 # Column names a trials table uses for itself; a dimension may not take them.
 RESERVED_NAMES = frozenset({"number", "score", "status", "error", "duration", "start", "end", "elapsed",
                             "worker", "intermediate"})
@@ -36,6 +39,10 @@ class Dimension:
 
     def _fail(self, name, message):
         raise ValueError(f"dimension {name!r} ({type(self).__name__}): {message}")
+
+    def grid_size(self) -> int:
+        """How many points grid search takes of this dimension."""
+        return len(self.grid())
 
 
 class Real(Dimension):
@@ -94,8 +101,16 @@ class Real(Dimension):
             return [float(p) for p in self.points]
         if self.num == 1:
             return [self._from_unit(0.5)]
-        # 12 significant digits: a log grid shows 0.01, not 0.010000000000000004
-        return [float(f"{self._from_unit(u):.12g}") for u in np.linspace(0.0, 1.0, self.num)]
+        return [self._tidy(self._from_unit(u)) for u in np.linspace(0.0, 1.0, self.num)]
+
+    def _tidy(self, value):
+        """12 significant digits (a log grid shows 0.01, not 0.010000000000000004), when that stays in bounds
+        and moves the point by far less than the grid's spacing (a narrow range far from zero keeps all digits)."""
+        short = float(f"{value:.12g}")
+        spacing = (self._from_unit(1.0) - self._from_unit(0.0)) / self.num if not self.log else value * 1e-3 / self.num
+        if self.low <= short <= self.high and abs(short - value) <= 1e-6 * spacing:
+            return short
+        return value
 
     def num_bits(self):
         return self.bits
@@ -181,7 +196,7 @@ class Integer(_Discrete):
             self._fail(name, f"num must be a positive int or None; received {self.num!r}")
 
     def values(self):
-        return list(range(int(self.low), int(self.high) + 1, int(self.step)))
+        return range(int(self.low), int(self.high) + 1, int(self.step))  # a range: Integer(0, 10**9) costs nothing
 
     def snap(self, value):
         """The allowed value nearest to ``value``."""
@@ -210,9 +225,12 @@ class Integer(_Discrete):
         a, b = math.log(self.low - 0.5), math.log(self.high + 0.5)
         return self.snap(math.exp(a + min(max(float(u), 0.0), 1.0) * (b - a)))
 
+    def grid_size(self):
+        return len(self.values()) if self.num is None else len(self.grid())
+
     def grid(self):
         if self.num is None:
-            return self.values()
+            return list(self.values())
         if self.log:
             raw = np.geomspace(self.low, self.high, self.num)
         else:
@@ -318,12 +336,17 @@ class SearchSpace:
         return {name: dim.sample(rng) for name, dim in self.dimensions.items()}
 
     def grid(self) -> list:
-        """Every point of the grid, in ``itertools.product`` order of the dimensions."""
+        """Every point of the grid, in ``itertools.product`` order of the dimensions (at most a million)."""
+        if self.grid_size() > MAX_GRID_POINTS:
+            sizes = ", ".join(f"{name}: {dim.grid_size():,}" for name, dim in self.dimensions.items())
+            raise ValueError(f"the grid has {self.grid_size():,} points ({sizes}), more than the "
+                             f"{MAX_GRID_POINTS:,} grid search lists; give the large Integer or Real dimensions "
+                             "num= (how many values the grid takes), or use random_search")
         names = self.names
         return [dict(zip(names, combo)) for combo in itertools.product(*(self.dimensions[n].grid() for n in names))]
 
     def grid_size(self) -> int:
-        return math.prod(len(dim.grid()) for dim in self.dimensions.values())
+        return math.prod(dim.grid_size() for dim in self.dimensions.values())
 
     # --- the unit cube, for GA / PSO / DE / CMA-ES / NSGA-II -----------------
     def encode(self, params: dict) -> np.ndarray:
