@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import glob
 import os
 import pickle
 import uuid
@@ -153,6 +154,8 @@ def claim(path, *, resume, overwrite=False):
             descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(str(os.getpid()))
+        for stale in path.parent.glob(f"{glob.escape(path.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)  # a write that a killed run never finished (the lock says none is live)
     except OSError as error:
         raise CheckpointError(f"checkpoint {str(path)!r} cannot be written ({type(error).__name__}: {error}).") from None
     _held.add(lock.resolve())
