@@ -58,15 +58,17 @@ def _call_with_alarm(function, item, timeout, grace, message):
         raise TimeLimitExceeded(message)
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    killer = threading.Timer(timeout + grace, os._exit, (70,))
-    killer.daemon = True
-    killer.start()
+    killer = None if grace is None else threading.Timer(timeout + grace, os._exit, (70,))
+    if killer is not None:  # never in the user's own process (SerialMap): only in a worker that can be replaced
+        killer.daemon = True
+        killer.start()
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
         return function(item)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        killer.cancel()
+        if killer is not None:
+            killer.cancel()
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -141,22 +143,49 @@ def current_worker() -> str:
 class SerialMap:
     """Evaluates one item after another in this process (the default).
 
+    Args:
+        timeout: seconds one item may run (default: no limit). Past it the
+            item raises :class:`TimeLimitExceeded` (a failed trial with that
+            reason; the search goes on). It uses the SIGALRM signal, so it
+            works in the main thread on Linux and macOS (a notebook's cells
+            run there), and it stops Python code only: code stuck inside one
+            native call is stopped when that call returns. Use
+            ``ProcessMap(1, timeout=...)`` to stop anything.
+
     Example:
         >>> evolab.parallel.SerialMap()(abs, [-1, 2])
         [1, 2]
+        >>> result = evolab.search.random_search(objective, space, n_trials=20, map=SerialMap(timeout=60))
+
+    Introduced in 05_genetic_algorithms.ipynb.
     """
 
     n_workers = 1
 
+    def __init__(self, timeout=None):
+        self.timeout = _check_timeout(timeout)
+        if self.timeout is not None and not hasattr(signal, "setitimer"):
+            raise ValueError("SerialMap(timeout=...) needs the SIGALRM signal, which this system lacks; use "
+                             "ProcessMap(1, timeout=...) instead")
+
+    def _call(self, function, item):
+        if self.timeout is None:
+            return function(item)
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("SerialMap(timeout=...) must run in the main thread (signals reach only it); "
+                               "use ProcessMap(1, timeout=...) from other threads")
+        return _call_with_alarm(function, item, self.timeout, None, f"the item ran past its time limit of "
+                                f"{self.timeout:g} s (the map's timeout=) and was stopped")
+
     def __call__(self, function, *iterables):
-        return [function(*args) for args in zip(*iterables)]
+        return [self._call(_Star(function), args) for args in zip(*iterables)]
 
     def map(self, function, items, return_exceptions=False):
         """Like ``__call__`` with one iterable; with ``return_exceptions`` an item that raises gives its exception."""
         results = []
         for item in items:
             try:
-                results.append(function(item))
+                results.append(self._call(function, item))
             except Exception as exc:
                 if not return_exceptions:
                     raise
@@ -173,7 +202,7 @@ class SerialMap:
         self.close()
 
     def __repr__(self):
-        return "SerialMap()"
+        return "SerialMap()" if self.timeout is None else f"SerialMap(timeout={self.timeout!r})"
 
 
 class _Star:
@@ -189,7 +218,6 @@ class _Star:
 class _PickledMap(SerialMap):
     """Shared code: send cloudpickled ``(function, item)`` blobs, get cloudpickled results back."""
 
-    timeout = None
     _grace = 5.0  # seconds an item may take to stop after its time limit, before it is given up on
 
     def __call__(self, function, *iterables):
@@ -336,9 +364,10 @@ class DaskMap(_PickledMap):
         host: the interface a started ``LocalCluster`` (scheduler, workers, dashboard) listens on; default
             ``"127.0.0.1"``, this machine only (a classroom machine is shared: a cluster open to the network
             would run anyone's code). Pass ``"0.0.0.0"`` only to reach it from other machines on purpose.
-        worker_timeout: seconds a call waits for a first worker when the
-            scheduler has none (default 60), then ``TimeoutError`` naming the
-            scheduler; ``None`` waits as long as it takes.
+        worker_timeout: seconds a call waits for a worker when the scheduler
+            has none, at the start or after losing every worker mid-call
+            (default 60), then ``TimeoutError`` naming the scheduler;
+            ``None`` waits as long as it takes.
         timeout: seconds one item may run on its worker (default: no limit).
             Past it the item raises :class:`TimeLimitExceeded` (a failed
             trial with that reason; the search goes on). An item stuck in
@@ -384,6 +413,12 @@ class DaskMap(_PickledMap):
     def dashboard_link(self):
         return self.client.dashboard_link
 
+    def _no_workers(self):
+        return TimeoutError(
+            f"the Dask scheduler at {self.client.scheduler.address} has had no worker for {self.worker_timeout} s, "
+            f"so nothing can run: start workers (`dask worker {self.client.scheduler.address}`), or give "
+            "worker_timeout=None to wait for them")
+
     def _run(self, blobs):
         from dask.distributed import wait
 
@@ -391,14 +426,23 @@ class DaskMap(_PickledMap):
             try:
                 self.client.wait_for_workers(1, timeout=self.worker_timeout)
             except TimeoutError:
-                raise TimeoutError(
-                    f"the Dask scheduler at {self.client.scheduler.address} has had no worker for "
-                    f"{self.worker_timeout} s, so nothing can run: start workers (`dask worker "
-                    f"{self.client.scheduler.address}`), or give worker_timeout=None to wait for them") from None
+                raise self._no_workers() from None
         call = functools.partial(_call_pickled, timeout=self.timeout, grace=self._grace)
         futures = self.client.map(call, blobs, pure=False)
         try:
-            wait(futures)
+            without_workers_since = None
+            while True:  # wait in short steps, so that losing every worker mid-call ends in an error, not a hang
+                try:
+                    wait(futures, timeout=1.0)
+                    break
+                except TimeoutError:
+                    if self.client.scheduler_info().get("workers"):
+                        without_workers_since = None
+                    elif without_workers_since is None:
+                        without_workers_since = time.monotonic()
+                    elif self.worker_timeout is not None and \
+                            time.monotonic() - without_workers_since > self.worker_timeout:
+                        raise self._no_workers() from None
         except BaseException:
             self.client.cancel(futures)
             raise

@@ -230,7 +230,7 @@ class Search:
     # --- the with-block ----------------------------------------------------------
     def __enter__(self):
         self.map, self._owns_map = resolve_map(*self._map_args)
-        self.serial = type(self.map) is SerialMap
+        self.serial = type(self.map) is SerialMap and self.map.timeout is None  # a time limit goes through map()
         self._started = time.time()
         self.callbacks.on_run_begin({"kind": "search", "step_name": "trial", "total_steps": self.n_trials,
                                      "method": self.method})

@@ -223,7 +223,11 @@ class Strategy:
         if not self._asked:
             raise RuntimeError(f"{type(self).__name__}.{caller}() was called without a pending ask(): "
                                "call ask(), evaluate its population, then tell() the scores.")
-        fitness = np.asarray(fitness, dtype=np.float64)
+        fitness = np.asarray(fitness)
+        if fitness.dtype.kind not in "biuf":  # strings, None, complex numbers: not scores
+            raise TypeError(f"Expected fitness to hold numbers (one score per row of ask()), received an array "
+                            f"of dtype {fitness.dtype} starting {fitness.ravel()[:3].tolist()!r}.")
+        fitness = fitness.astype(np.float64)
         if fitness.shape != (self.population_size,):
             raise ValueError(f"Expected fitness of shape ({self.population_size},) (one score per row of "
                              f"ask()), received shape {fitness.shape}.")

@@ -80,7 +80,8 @@ class SimpleGA(Strategy):
         self.selection, self.crossover = selection, crossover
         self.tournament_size = check_int("tournament_size", tournament_size, 1)
         if not is_real(truncation_fraction) or not 0 < truncation_fraction <= 1:
-            raise ValueError(f"Expected truncation_fraction to be in (0, 1], received {truncation_fraction!r}.")
+            raise ValueError("Expected truncation_fraction to be a number in (0, 1], "
+                             f"received {truncation_fraction!r}.")
         self.truncation_fraction = float(truncation_fraction)
         self.num_elites = check_int(f"num_elites (population_size={population_size})", num_elites, 0,
                                      population_size)
