@@ -53,6 +53,15 @@ def test_conda_files_pin_python_311_and_binder_installs_evolab():
     assert "pip install --no-deps -e ." in post_build
 
 
+def test_python_version_and_license_are_stated_once_and_agree():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"  # the Makefile uses tomllib; the conda files pin 3.11
+    assert "Python 3.11 or newer" in (REPO / "README.md").read_text()
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]  # SPDX, not the old table
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert not any(c.startswith("License ::") for c in project.get("classifiers", []))  # not beside an SPDX string
+
+
 def test_every_declared_package_is_importable():
     import importlib
 
