@@ -154,7 +154,12 @@ class BatchedMap:
         individuals = list(iterable)
         if not individuals:
             return []
-        scores = self.population_evaluator(np.stack([np.asarray(ind, np.float32) for ind in individuals]))
+        genomes = [np.asarray(ind, np.float32) for ind in individuals]
+        shapes = sorted({genome.shape for genome in genomes})
+        if len(shapes) > 1:
+            raise ValueError(f"Expected individuals of one length (the model's number of parameters); received "
+                             f"shapes {shapes} in one batch of {len(genomes)}.")
+        scores = self.population_evaluator(np.stack(genomes))
         self.num_batches += 1
         return [(float(score),) for score in np.asarray(scores).reshape(-1)]
 

@@ -21,6 +21,8 @@ __all__ = ["ParameterLayout", "get_parameters", "set_parameters", "count_paramet
 
 
 def _trainable_variables(model):
+    if not hasattr(model, "trainable_variables"):
+        raise ValueError(f"Expected a Keras model; received {model!r:.60} (type {type(model).__name__}).")
     variables = list(getattr(model, "trainable_variables", []) or [])
     built = getattr(model, "built", True)
     if not built or not variables:
@@ -37,7 +39,11 @@ def _trainable_variables(model):
 
 def _as_vector(vector, expected_size: int, what: str = "parameter vector") -> np.ndarray:
     """Validates a 1-D numeric finite vector of the expected length; returns float32."""
-    array = np.asarray(vector)
+    try:
+        array = np.asarray(vector)
+    except ValueError:  # nested sequences of different lengths, such as [[1.0, 2.0], [3.0]]
+        raise ValueError(f"Expected a 1-D {what} of length {expected_size}; received a ragged "
+                         f"{type(vector).__name__} (nested sequences of different lengths).") from None
     if array.dtype.kind not in "fiu":
         raise ValueError(
             f"Expected a numeric (float or integer) {what}; received dtype {array.dtype} "
@@ -141,6 +147,8 @@ class ParameterLayout:
         """
         from keras import ops
 
+        if not hasattr(population, "shape"):  # a list of vectors
+            population = np.asarray(population, dtype=np.float32)
         shape = tuple(population.shape)
         if len(shape) != 2 or (shape[1] is not None and int(shape[1]) != self.num_params):
             raise ValueError(

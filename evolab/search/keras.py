@@ -6,6 +6,7 @@ Introduced in 04_bayesian_optimization.ipynb.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 
 import keras
@@ -40,6 +41,31 @@ def _ends_in_softmax(model) -> bool:
     return activation is keras.activations.softmax or getattr(activation, "__name__", "") == "softmax"
 
 
+def _check_input_shape(model, x):
+    """Refuses a model whose input does not fit the examples (Keras would say so deep inside ``fit``)."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):  # a subclassed model: Keras checks on the first call
+        return
+    if not isinstance(shape, tuple) or not hasattr(x, "shape"):  # several inputs: let Keras check
+        return
+    expected, received = tuple(shape[1:]), tuple(x.shape[1:])
+    if len(expected) == len(received) and any(e is not None and e != r for e, r in zip(expected, received)):
+        raise ValueError(f"the model built from params takes examples of shape {expected}, but the training "
+                         f"data has {received}")
+
+
+def _positive_param(params, name, default, whole):
+    """``params[name]`` (or ``default``) checked to be a positive number, a whole one when ``whole``."""
+    value = params.get(name, default)
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value)
+          and value > 0 and (not whole or value == int(value)))
+    if not ok:
+        kind = "a positive whole number" if whole else "a positive number"
+        raise ValueError(f"params[{name!r}] must be {kind}; received {value!r}")
+    return int(value) if whole else float(value)
+
+
 class KerasObjective:
     """The callable that :func:`keras_objective` returns (picklable, so it runs on workers too)."""
 
@@ -62,15 +88,18 @@ class KerasObjective:
             np.random.set_state(numpy_state)
 
     def _train(self, params, trial):
+        epochs = _positive_param(params, "epochs", self.epochs, whole=True)
+        batch_size = _positive_param(params, "batch_size", self.batch_size, whole=True)
         model = self.build_model(params)
+        _check_input_shape(model, self.train[0])
         if not getattr(model, "compiled", False):
-            model.compile(optimizer=keras.optimizers.Adam(float(params.get("learning_rate", 1e-3))),
+            learning_rate = _positive_param(params, "learning_rate", 1e-3, whole=False)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(model)),
                           metrics=["accuracy"])
         reporter = _Reporter(trial, self.metric)
-        model.fit(*self.train, validation_data=self.validation, epochs=int(params.get("epochs", self.epochs)),
-                  batch_size=int(params.get("batch_size", self.batch_size)), verbose=self.verbose,
-                  callbacks=[reporter])
+        model.fit(*self.train, validation_data=self.validation, epochs=epochs, batch_size=batch_size,
+                  verbose=self.verbose, callbacks=[reporter])
         if reporter.pruned:
             raise TrialPruned(f"pruned after epoch {reporter.last_epoch}")
         return reporter.last_score
@@ -102,7 +131,9 @@ def keras_objective(build_model, data, *, epochs=5, batch_size=32, metric="accur
     is compiled with Adam at ``params["learning_rate"]`` (default 1e-3) and
     sparse categorical cross-entropy (from logits unless the model ends in
     softmax). ``params["batch_size"]`` and ``params["epochs"]``, when
-    present, override the defaults. After every epoch the validation score
+    present, override the defaults (a trial whose value is not a positive
+    number, whole for these two, fails with a ``ValueError`` naming it).
+    After every epoch the validation score
     is reported to the trial, so pruners can stop hopeless trials early.
     Each call starts with ``keras.backend.clear_session()``. TensorFlow still
     keeps about 4.5 MB per training (``benchmarks/search_memory.py``); for
