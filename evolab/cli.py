@@ -15,13 +15,15 @@ import sys
 import time
 from pathlib import Path
 
-from .strategies import STRATEGIES as _REGISTRY
+from .data import DataNotFoundError
 
 __all__ = ["main", "run_neuroevolution"]
 
 DATASETS = ("digits", "mnist", "fashion_mnist")
 MODELS = ("mlp", "seed_mlp", "cnn")
-STRATEGIES = tuple(sorted(_REGISTRY))  # the names evolab.neuroevolve knows
+# The names evolab.neuroevolve knows (evolab.strategies.STRATEGIES; tests/test_cli.py checks that they agree). Written
+# out, not imported: evolab.strategies loads Keras, and a usage error should come at once, before TensorFlow starts.
+STRATEGIES = ("ga", "lowrank_es", "openai_es", "pgpe", "snes")
 
 
 def _load(dataset, model_name, data_dir, train_size, seed):
@@ -54,11 +56,13 @@ def run_neuroevolution(*, dataset="digits", model="mlp", strategy="pgpe", popula
         raise ValueError(f"Unknown dataset {dataset!r}; expected one of {DATASETS}")
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; expected one of {MODELS}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():  # found before the data are loaded, not by mkdir after
+        raise ValueError(f"out={str(out)!r} is a file; expected a folder (new or existing) for the run's outputs")
     set_seed(seed)
     data = _load(dataset, model, data_dir, train_size, seed)
     options = {"hidden_units": tuple(hidden_units)} if hidden_units and model == "mlp" else {}
     network = models.build(model, data.input_shape, data.num_classes, **options)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     result = neuroevolve(network, data.train, data.validation, data.test, strategy=strategy,
@@ -155,6 +159,9 @@ def main(argv=None):
               file=sys.stderr)
     if args.hidden_units and args.model == "cnn":
         print("evolab: warning: --hidden-units applies to --model mlp; the cnn keeps its layers", file=sys.stderr)
+    if args.resume and not (Path(args.out) / "checkpoint.pkl").exists():
+        print(f"evolab: note: --resume found no {Path(args.out) / 'checkpoint.pkl'}; starting a new run",
+              file=sys.stderr)
     try:
         _, metrics = run_neuroevolution(
             dataset=args.dataset, model=args.model, strategy=args.strategy, population_size=args.population_size,
@@ -162,7 +169,7 @@ def main(argv=None):
             resume=args.resume, overwrite=args.overwrite, data_dir=args.data_dir, train_size=args.train_size,
             checkpoint_every=args.checkpoint_every, hidden_units=args.hidden_units,
             progress_bar=not args.no_progress, **options)
-    except ValueError as error:  # a bad setting or an unusable checkpoint: one line, not a traceback
+    except (ValueError, DataNotFoundError) as error:  # a bad setting, missing data, an unusable checkpoint: one line
         print(f"evolab: error: {error}", file=sys.stderr)
         return 2
     _report(metrics, args.out)

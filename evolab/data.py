@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,6 +172,17 @@ def _checked_arrays(arrays, source):
     return x_train, y_train, x_test, y_test
 
 
+def _npz_problem(path: Path, error: Exception) -> str:
+    """What is wrong with an npz file ``np.load`` refused, in words (NumPy blames pickles for any random bytes)."""
+    if path.stat().st_size == 0:
+        return "the file is empty: 0 bytes"
+    if not zipfile.is_zipfile(path):
+        return "not a zip archive: cut short by an interrupted download or copy, or not an npz file at all"
+    if "pickle" in str(error):
+        return "it holds pickled Python objects, which evolab never loads; save numeric arrays"
+    return f"{type(error).__name__}: {error}"
+
+
 def _load_from_folder(folder: Path, name: str):
     """Reads ``{name}.npz`` or the four IDX files from ``folder`` (or ``folder/name``); None if absent.
 
@@ -188,10 +200,9 @@ def _load_from_folder(folder: Path, name: str):
                     arrays = tuple(f[k] for k in _IDX_FILES)
             except _UnusableFile:
                 raise
-            except Exception as error:  # truncated or random bytes, a zip without arrays, pickled objects
-                reason = ("neither a zip archive nor a .npy header: random bytes, or pickled objects, which evolab "
-                          "never loads" if "pickle" in str(error) else f"{type(error).__name__}: {error}")
-                raise _UnusableFile(f"{npz} is not a readable .npz file of arrays ({reason})") from None
+            except Exception as error:  # empty, truncated or random bytes, a zip without arrays, pickled objects
+                problem = _npz_problem(npz, error)
+                raise _UnusableFile(f"{npz} is not a readable .npz file of arrays ({problem})") from None
             return _checked_arrays(arrays, str(npz)), str(npz)
         found = {k: _find_idx(base, stem) for k, stem in _IDX_FILES.items()}
         if all(found.values()):
