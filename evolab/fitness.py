@@ -89,6 +89,27 @@ def _num_outputs(model):
         return None
 
 
+def _checked_x(model, x):
+    """``x`` as an array of examples the model takes: at least one, numbers, the model's input shape, finite."""
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"x must hold at least one example per row (at least 2-D); received shape {x.shape}.")
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"x must hold numbers; received dtype {x.dtype}.")
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):  # a subclassed model: Keras says nothing, the first call will
+        shape = None
+    expected = tuple(shape[1:]) if isinstance(shape, tuple) else ()
+    if expected and len(expected) == x.ndim - 1 and any(e is not None and e != d
+                                                         for e, d in zip(expected, x.shape[1:])):
+        raise ValueError(f"x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError(f"x holds NaN or infinite values (e.g. at example {int(np.argwhere(~np.isfinite(x))[0][0])});"
+                         " every individual would score NaN.")
+    return x
+
+
 def _labels(y, num_samples, num_classes=None):
     """Integer labels in ``[0, num_classes)``, from integer labels or one-hot rows; anything else is refused.
 
@@ -193,26 +214,14 @@ class PopulationEvaluator:
                  memory_budget=2**30, seed=None):
         self.model = model
         self.layout = ParameterLayout.from_model(model)
-        x = np.asarray(x)
-        if x.ndim < 2 or x.shape[0] == 0:
-            raise ValueError(f"x must hold at least one example per row (at least 2-D); received shape {x.shape}.")
-        if x.dtype.kind not in "biuf":
-            raise ValueError(f"x must hold numbers; received dtype {x.dtype}.")
-        try:
-            shape = model.input_shape
-        except (AttributeError, ValueError):  # a subclassed model: Keras says nothing, the first call will
-            shape = None
-        expected = tuple(shape[1:]) if isinstance(shape, tuple) else ()
-        if expected and len(expected) == x.ndim - 1 and any(e is not None and e != d
-                                                             for e, d in zip(expected, x.shape[1:])):
-            raise ValueError(f"x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
+        x = _checked_x(model, x)
         self.num_samples = int(x.shape[0])
         labels = _labels(y, self.num_samples, _num_outputs(model))
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
                                        or not 0 < int(batch_size) <= self.num_samples):
             raise ValueError(f"batch_size must be None or an integer in [1, {self.num_samples}]; received {batch_size!r}")
         self.batch_size = None if batch_size is None else int(batch_size)
-        self._x = ops.convert_to_tensor(x.astype(np.float32) if x.dtype.kind in "iuf" else x)
+        self._x = ops.convert_to_tensor(x.astype(np.float32))
         self._y = ops.convert_to_tensor(labels)
         self.metric = metric
         self.logits = outputs_logits(model)
@@ -234,9 +243,14 @@ class PopulationEvaluator:
         if population_chunk is None:
             per_individual = 4 * (self.layout.num_params + self.data_chunk * per_example)
             population_chunk = max(1, min(1024, int(memory_budget // per_individual)))
-        if isinstance(population_chunk, bool) or int(population_chunk) < 1:
+        if (isinstance(population_chunk, bool) or not isinstance(population_chunk, (int, np.integer))
+                or population_chunk < 1):
             raise ValueError(f"population_chunk must be a positive integer; received {population_chunk!r}")
         self.population_chunk = int(population_chunk)
+        if self._per_sample is None:
+            # A metric of the caller's own, tried once now on the model's own weights: inside the compiled pass,
+            # TensorFlow would bury a wrong shape's message (one value per example) in a traceback of its own.
+            _scalar(metric(self._y[:self.data_chunk], model(self._x[:self.data_chunk], training=False)), metric)
         self._chunk_in_use = None
         self._memory_budget = int(memory_budget)
         self._vectorized = True  # one batched pass; falls back to a loop where the backend cannot vectorize a layer
@@ -485,8 +499,11 @@ def evaluate_parameters(model, vector, x, y, metric="accuracy", batch_size=2048)
     Returns:
         The score, a float (higher is better).
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
+    x = _checked_x(model, x)
     set_parameters(model, vector)
-    return _model_score(model, np.asarray(x), y, metric, batch_size)
+    return _model_score(model, x, y, metric, batch_size)
 
 
 def keras_fitness(model, x, y, metric="accuracy"):
@@ -509,12 +526,11 @@ def keras_fitness(model, x, y, metric="accuracy"):
     """
     if not callable(metric):
         _per_sample_metric(metric, True)  # validate the name now, not at the first call
-    x = np.asarray(x)
-    if x.ndim < 1 or len(x) == 0:
-        raise ValueError(f"Expected at least one example in x; received shape {x.shape}.")
-    y = _labels(y, len(x), _num_outputs(model))  # checked once, now, not at the first call
+    x = _checked_x(model, x)  # x and y checked once, now, not at the first call
+    y = _labels(y, len(x), _num_outputs(model))
 
     def evaluate(individual):
-        return (evaluate_parameters(model, individual, x, y, metric, batch_size=max(len(x), 1)),)
+        set_parameters(model, individual)
+        return (_model_score(model, x, y, metric, batch_size=len(x)),)
 
     return evaluate

@@ -39,6 +39,8 @@ __all__ = ["neuroevolve", "NeuroevolutionResult", "HISTORY_COLUMNS"]
 
 HISTORY_COLUMNS = ["generation", "fitness_max", "fitness_mean", "fitness_min", "val_accuracy", "best_val_accuracy",
                    "evaluations_per_second", "wall_time"]
+_STATE_KEYS = ("version", "config", "generation", "strategy", "evaluator_rng", "history", "best_parameters",
+               "best_val_accuracy", "wall_time")  # what save_checkpoint writes
 _CHECKPOINT_VERSION = 3  # 2: the strategies package; 3: read without running code, model and data fingerprints
 
 
@@ -75,7 +77,7 @@ class NeuroevolutionResult:
 
 
 def _check_pair(name, pair, model):
-    """An (x, y) split, checked before the first generation: sizes, and labels the model can score."""
+    """An (x, y) split, checked before the first generation: sizes, example shape, and labels the model can score."""
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise ValueError(f"{name} must be an (x, y) pair; received {type(pair).__name__}")
     x, y = np.asarray(pair[0]), np.asarray(pair[1])
@@ -85,11 +87,24 @@ def _check_pair(name, pair, model):
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y) or len(x) == 0:
         raise ValueError(f"{name}: x and y must hold the same, non-zero number of examples; "
                          f"received {len(x) if x.ndim else 'a scalar'} and {len(y) if y.ndim else 'a scalar'}")
+    expected = _example_shape(model)
+    if expected and len(expected) == x.ndim - 1 and any(want is not None and want != have
+                                                         for want, have in zip(expected, x.shape[1:])):
+        raise ValueError(f"{name}: x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
     try:
         _labels(y, len(x), _num_outputs(model))
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     return x, y
+
+
+def _example_shape(model):
+    """The shape of one example the model takes (``()`` when Keras cannot say, as for a subclassed model)."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return ()
+    return tuple(shape[1:]) if isinstance(shape, tuple) else ()
 
 
 def _check_count(name, value, minimum=1):
@@ -252,7 +267,14 @@ def neuroevolve(model, train, validation, test=None, *, strategy="openai_es", po
         if resume and path.exists():
             state = checkpoints.load(path)
             _check_resumable(state, config, num_generations, path)
-            strategy.load_state_dict(state["strategy"])
+            try:
+                strategy.load_state_dict(state["strategy"])
+            except ValueError as error:  # other strategy options (named), or a state of another kind
+                raise ValueError(f"Checkpoint {path} was written by a different set-up: {error} Or start afresh "
+                                 "with overwrite=True.") from None
+            except (KeyError, TypeError, AttributeError) as error:
+                raise checkpoints.CheckpointError(f"checkpoint {str(path)!r} is damaged: its strategy state cannot be "
+                                                  f"read ({type(error).__name__}: {error}).") from None
             if engine is not None:
                 engine.load()
             evaluator._rng.bit_generator.state = state["evaluator_rng"]
@@ -348,6 +370,10 @@ def _check_resumable(state, config, num_generations, path):
         raise checkpoints.CheckpointError(
             f"checkpoint {str(path)!r} was written by another version of evolab's neuroevolve (format "
             f"{state.get('version')}, this one writes {_CHECKPOINT_VERSION}); start afresh with overwrite=True.")
+    missing = sorted(set(_STATE_KEYS) - set(state))
+    if missing:
+        raise checkpoints.CheckpointError(f"checkpoint {str(path)!r} is damaged: it lacks {missing}; delete it, or "
+                                          "start afresh with overwrite=True.")
     saved = state["config"] if isinstance(state["config"], dict) else {}
     differ = sorted(key for key in set(config) | set(saved) if config.get(key) != saved.get(key))
     if differ:

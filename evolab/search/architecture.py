@@ -158,8 +158,12 @@ def architecture_search(objective, n_trials=None, *, population_size=10, min_lay
     """
     _check_size("population_size", population_size, 2)
     _check_size("min_layers", min_layers, 1)
+    if isinstance(max_layers, int) and max_layers < min_layers:
+        raise ValueError(f"max_layers must be >= min_layers ({min_layers}); received max_layers={max_layers!r}")
     _check_size("max_layers", max_layers, min_layers)
     _check_size("min_units", min_units, 1)
+    if isinstance(max_units, int) and max_units < min_units:
+        raise ValueError(f"max_units must be >= min_units ({min_units}); received max_units={max_units!r}")
     _check_size("max_units", max_units, min_units)
     _check_size("tournament_size", tournament_size, 1)
     _check_rate("crossover_rate", crossover_rate)

@@ -205,7 +205,8 @@ class Search:
         if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral)
                                      or n_trials < 1):
             raise ValueError(f"n_trials must be a positive int; received {n_trials!r}")
-        if timeout is not None and (not isinstance(timeout, numbers.Real) or timeout <= 0):
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                    or not math.isfinite(timeout) or timeout <= 0):
             raise ValueError(f"timeout must be a positive number of seconds; received {timeout!r}")
         if n_trials is None and timeout is None:
             raise ValueError("give a budget: n_trials= (evaluations) and/or timeout= (seconds); received neither")

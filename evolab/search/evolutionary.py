@@ -20,6 +20,7 @@ Introduced in 05_genetic_algorithms.ipynb and 06_swarms_and_strategies.ipynb.
 
 from __future__ import annotations
 
+import math
 import random
 from contextlib import contextmanager
 from pathlib import Path
@@ -485,8 +486,8 @@ def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma
     space = as_space(space)
     if population_size is not None:
         _check_size("population_size", population_size, 2)
-    if not isinstance(sigma, (int, float)) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive number; received {sigma!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive finite number; received {sigma!r}")
     search = Search(objective, space, "cmaes", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
     if seed is not None:  # deap.cma.Strategy draws nothing at creation, but seed before it for clarity

@@ -27,14 +27,18 @@ class SearchFailedError(RuntimeError):
 
 
 def _jsonable(value):
-    """Plain Python for json.dumps (NumPy scalars, tuples, NaN -> None)."""
+    """Plain Python for json.dumps (NumPy scalars, tuples, NaN -> None).
+
+    Infinite scores stay floats: ``json`` writes them as ``Infinity`` and reads them back, so a best score of
+    ``inf`` is still the best after loading (as None it would become NaN and lose its trial).
+    """
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
@@ -158,12 +162,20 @@ class SearchResult:
             table = _table(table)
             names = [c for c in table.columns if c not in TRIAL_COLUMNS + ["intermediate"]]
             return cls(table, names, method=path.stem)
-        payload = json.loads(path.read_text())
+        try:
+            payload = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            message = f"{str(path)!r} is not a SearchResult JSON file (damaged or cut short?): {error}"
+            raise ValueError(message) from None
+        required = ("method", "param_names", "trials")
+        missing = [key for key in required if not isinstance(payload, dict) or key not in payload]
+        if missing:
+            raise ValueError(f"{str(path)!r} is not a SearchResult written by SearchResult.save: it lacks {missing}")
         table = _table(payload["trials"])
         front = None if payload.get("pareto_front") is None else _table(payload["pareto_front"])
         hypervolume = payload.get("hypervolume")
-        return cls(table, payload["param_names"], method=payload["method"], interrupted=payload["interrupted"],
-                   stopped_by=payload["stopped_by"], pareto_front=front,
+        return cls(table, payload["param_names"], method=payload["method"],
+                   interrupted=payload.get("interrupted", False), stopped_by=payload.get("stopped_by"), pareto_front=front,
                    hypervolume=None if hypervolume is None else float(hypervolume), info=payload.get("info"))
 
 
