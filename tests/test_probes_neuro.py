@@ -41,10 +41,10 @@ OUTCOMES = {
     "R9": ("SILENT", "CLEAR"), "R10": ("DATALOSS", "CLEAR"), "R11": ("CLEAR", "OK"), "R12": ("SILENT", "CLEAR"),
     "R13": ("UNCLEAR", "OK"), "R14": ("SECURITY", "CLEAR"), "R15": ("SILENT", "CLEAR"), "R16": ("SILENT", "CLEAR"),
     "R17": ("UNCLEAR", "CLEAR"), "R18": ("UNCLEAR", "CLEAR"), "R19": ("CLEAR", "CLEAR"),
-    "R20": ("SILENT", "CLEAR"),  # xfail: needs a fix in evolab/search/evolutionary.py
-    "R21": ("SILENT", "CLEAR"),  # xfail: needs a fix in evolab/search/evolutionary.py
+    "R20": ("SILENT", "CLEAR"),
+    "R21": ("SILENT", "CLEAR"),
     "R22": ("DATALOSS", "CLEAR"),
-    "R23": ("SILENT", "CLEAR"),  # xfail: needs a fix in evolab/search/space.py or evolutionary.py
+    "R23": ("SILENT", "CLEAR"),
     "R24": ("CLEAR", "CLEAR"), "R25": ("SILENT", "OK"), "R26": ("OK", "OK"),
 }
 
@@ -564,9 +564,6 @@ def test_R19_genetic_search_refuses_a_checkpoint_of_another_space(tmp_path):
         ga(path, space={"x": es.Real(-5, 5)}, resume=True)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in evolab/search/evolutionary.py (evolve): the checkpoint "
-                                       "fingerprint holds only (method, space), so the pickled optimizer silently "
-                                       "wins over a new population_size and seed")
 def test_R20_genetic_search_refuses_resume_with_another_population_size_and_seed(tmp_path):
     path = tmp_path / "ga20.pkl"
     ga(path)
@@ -574,8 +571,6 @@ def test_R20_genetic_search_refuses_resume_with_another_population_size_and_seed
         ga(path, n_trials=20, population_size=8, seed=123, resume=True)
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in evolab/search/evolutionary.py (evolve): the objective is not "
-                                       "in the checkpoint fingerprint, so the trials table mixes two objectives")
 def test_R21_genetic_search_refuses_resume_with_another_objective(tmp_path):
     path = tmp_path / "ga21.pkl"
     ga(path)
@@ -592,9 +587,6 @@ def test_R22_genetic_search_without_resume_keeps_an_existing_checkpoint(tmp_path
     assert path.read_bytes() == before and len(checkpoints.load(path)["records"]) == 30
 
 
-@pytest.mark.xfail(strict=True, reason="needs a fix in evolab/search/space.py (Real.__repr__ omits bits) or in "
-                                       "evolab/search/evolutionary.py (evolve's fingerprint): the old 8-bit space "
-                                       "keeps decoding after a resume with bits=3")
 def test_R23_binary_genetic_search_refuses_resume_with_other_real_bits(tmp_path):
     path = tmp_path / "ga23.pkl"
     ga(path, space={"x": es.Real(-5, 5, bits=8), "k": es.Integer(1, 5)}, n_trials=8, encoding="binary")

@@ -1,5 +1,6 @@
 """Every search method: correctness against scikit-learn, convergence on DEAP benchmarks, faults, budgets, resume."""
 
+import functools
 import time
 
 import numpy as np
@@ -160,6 +161,7 @@ def test_budget_by_seconds():
 def interrupting_at(k, objective):
     calls = {"n": 0}
 
+    @functools.wraps(objective)  # keeps the objective's name, which a checkpoint's resume checks
     def wrapped(params):
         calls["n"] += 1
         if calls["n"] == k + 1:

@@ -175,4 +175,7 @@ def architecture_search(objective, n_trials=None, *, population_size=10, min_lay
     optimizer = ArchitectureEvolution(population_size, crossover_rate, mutation_rate, tournament_size, options)
     search = Search(objective, None, "architecture", n_trials=n_trials, timeout=timeout, callbacks=callbacks,
                     map=map, n_workers=n_workers, param_names=["layers"])
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
+    settings = dict(population_size=population_size, crossover_rate=crossover_rate, mutation_rate=mutation_rate,
+                    tournament_size=tournament_size, **options)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                  settings=settings).result()

@@ -97,7 +97,19 @@ class _Streams:
         return self.states if self.private else (random.getstate(), np.random.get_state())
 
 
-def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False, overwrite=False):
+def _set_up(search, seed, settings):
+    """What a resumed run must share with the run that wrote the checkpoint (budgets may grow; callbacks and maps
+    may change): the method's settings, the seed, the objective (by its qualified name) and every dimension's
+    options, ``bits`` included."""
+    objective = getattr(search.objective, "__qualname__", type(search.objective).__qualname__)
+    space = None if search.space is None else {
+        name: (type(dim).__name__, sorted(vars(dim).items())) for name, dim in search.space.dimensions.items()}
+    # as text: a checkpoint holds only plain data (evolab.checkpoint), whatever objects the options are
+    return {key: repr(value) for key, value in {**settings, "seed": seed, "objective": objective,
+                                                 "space": space}.items()}
+
+
+def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=False, overwrite=False, settings=None):
     """Runs ``optimizer`` (ask/tell) until the search's budget ends; returns ``search`` (call ``.result()``).
 
     Args:
@@ -109,8 +121,10 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
         checkpoint: a file path; the state is saved there after every generation.
         resume: when True and ``checkpoint`` exists, continue from it.
         overwrite: when True, an existing ``checkpoint`` is replaced by this fresh run.
+        settings: the method's own options (population size, rates...): a resume with others is refused.
     """
     fingerprint = (search.method, repr(search.space) if search.space is not None else search.param_names)
+    set_up = _set_up(search, seed, settings or {})
     streams = _Streams(seed)
     path = None if checkpoint is None else Path(checkpoint)
     with checkpoints.holding(path, resume=resume, overwrite=overwrite):
@@ -121,6 +135,13 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
             if state["fingerprint"] != fingerprint:
                 raise ValueError(f"checkpoint {str(path)!r} belongs to another search: expected "
                                  f"{fingerprint!r}; received {state['fingerprint']!r}")
+            saved = state.get("set_up", set_up)  # checkpoints written before 2026-12-08 hold none
+            differs = [f"{key} (checkpoint: {saved.get(key)}; now: {set_up.get(key)})"
+                       for key in sorted(set(saved) | set(set_up)) if saved.get(key) != set_up.get(key)]
+            if differs:
+                raise ValueError(f"checkpoint {str(path)!r} was written by a search set up differently: "
+                                 + "; ".join(differs) + ". Resume with the same settings, or pass overwrite=True "
+                                 "to start afresh.")
             optimizer = state["optimizer"]
             search.restore(state["records"], replay_from=state.get("told", len(state["records"])))
             streams = _Streams(states=(state["random_state"], state["numpy_state"]))
@@ -138,7 +159,7 @@ def evolve(search: Search, optimizer, *, seed=None, checkpoint=None, resume=Fals
                     if path is not None:
                         python_state, numpy_state = streams.get_state()
                         told = len(search.records)
-                        checkpoints.save(path, {"fingerprint": fingerprint, "optimizer": optimizer,
+                        checkpoints.save(path, {"fingerprint": fingerprint, "set_up": set_up, "optimizer": optimizer,
                                                 "records": search.records, "told": told,
                                                 "random_state": python_state, "numpy_state": numpy_state})
             finally:  # stopped inside a generation (budget, time, Stop): keep its trials too, to be given back
@@ -257,7 +278,8 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
         timeout: optional seconds after which no new trial starts.
         seed: seeds the run (same seed, same trials when run serially).
         checkpoint: a file saved after every generation (read back without running code:
-            :mod:`evolab.checkpoint`).
+            :mod:`evolab.checkpoint`). Resuming needs the same settings, seed, space and objective
+            (known by its qualified name: a wrapper made with ``functools.wraps`` keeps it).
         resume: continue from ``checkpoint`` when it exists.
         overwrite: start afresh over an existing ``checkpoint`` (without it or ``resume``, an existing
             checkpoint is an error, never silently replaced).
@@ -284,7 +306,10 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
     optimizer = GeneticAlgorithm(space, population_size, encoding, crossover_rate, mutation_rate, tournament_size)
     search = Search(objective, space, f"genetic-{encoding}" if encoding == "binary" else "genetic",
                     n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map, n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
+    settings = dict(population_size=population_size, encoding=encoding, crossover_rate=crossover_rate,
+                           mutation_rate=mutation_rate, tournament_size=tournament_size)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                  settings=settings).result()
 
 
 # --- particle swarm ---------------------------------------------------------------------
@@ -357,7 +382,10 @@ def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0
     optimizer = ParticleSwarm(space, population_size, inertia, cognitive, social, max_speed, seed=seed)
     search = Search(objective, space, "pso", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
+    settings = dict(population_size=population_size, inertia=inertia, cognitive=cognitive, social=social,
+                           max_speed=max_speed)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                  settings=settings).result()
 
 
 # --- differential evolution ----------------------------------------------------------------
@@ -433,7 +461,10 @@ def de_search(objective, space, n_trials=None, *, population_size=10, differenti
     optimizer = DifferentialEvolution(space, population_size, differential_weight, crossover_rate, seed=seed)
     search = Search(objective, space, "de", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
+    settings = dict(population_size=population_size, differential_weight=differential_weight,
+                           crossover_rate=crossover_rate)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                  settings=settings).result()
 
 
 # --- CMA-ES -----------------------------------------------------------------------------------
@@ -493,4 +524,6 @@ def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma
     if seed is not None:  # deap.cma.Strategy draws nothing at creation, but seed before it for clarity
         np.random.seed(seed % 2**32)
     optimizer = CMAES(space, population_size, sigma)
-    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite).result()
+    settings = dict(population_size=population_size, sigma=sigma)
+    return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                  settings=settings).result()

@@ -165,7 +165,10 @@ def nsga2_search(objective, space, n_trials=None, *, directions=("maximize", "mi
     search = Search(objective, space, "nsga2", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers, objective_names=names, first_sign=signs[0])
     optimizer = NSGA2(space, population_size, signs, crossover_rate)
-    search = evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite)
+    settings = dict(directions=tuple(names), signs=tuple(signs), population_size=population_size,
+                    crossover_rate=crossover_rate)
+    search = evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
+                    settings=settings)
 
     table = search.trials_table()
     ok = table[table["status"] == "ok"]
