@@ -356,3 +356,31 @@ def test_compare_tabulates_medians_of_best_so_far_and_plots_them():
         search.compare([])
     with pytest.raises(ValueError, match=r"results\['bad'\] must be a SearchResult"):
         search.compare({"bad": [1, 2]})
+
+
+SEEDED_SEARCHES = {
+    "grid": lambda objective, space: search.grid_search(objective, space, seed=0),
+    **{m.__name__: (lambda m: lambda objective, space: m(objective, space, n_trials=12, seed=0))(m)
+       for m in ALL_METHODS},
+    "bayesian_hyperopt": lambda objective, space: search.bayesian_search(objective, space, n_trials=8, seed=0,
+                                                                       engine="hyperopt"),
+    "nsga2": lambda objective, space: search.nsga2_search(lambda p: (objective(p), p["x0"]), space, n_trials=8,
+                                                          population_size=4, seed=0),
+    "architecture": lambda objective, space: search.architecture_search(lambda p: float(len(p["layers"])),
+                                                                        n_trials=8, population_size=4, seed=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEDED_SEARCHES))
+def test_a_seeded_search_leaves_the_callers_random_state_alone(name):
+    # Issue 15: cmaes_search(seed=...) reseeded NumPy's global generator under the caller's feet.
+    import random
+
+    space = {"x0": Real(-5.0, 5.0, num=3), "x1": Real(-5.0, 5.0, num=3)}
+    random.seed(123)
+    np.random.seed(456)
+    before = random.getstate(), np.random.get_state()
+    SEEDED_SEARCHES[name](lambda p: -(p["x0"] ** 2 + p["x1"] ** 2), space)
+    after = random.getstate(), np.random.get_state()
+    assert after[0] == before[0], "Python's random state changed"
+    assert after[1][0] == before[1][0] and np.array_equal(after[1][1], before[1][1]) and after[1][2:] == before[1][2:]

@@ -521,8 +521,6 @@ def cmaes_search(objective, space, n_trials=None, *, population_size=None, sigma
         raise ValueError(f"sigma must be a positive finite number; received {sigma!r}")
     search = Search(objective, space, "cmaes", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
-    if seed is not None:  # deap.cma.Strategy draws nothing at creation, but seed before it for clarity
-        np.random.seed(seed % 2**32)
     optimizer = CMAES(space, population_size, sigma)
     settings = dict(population_size=population_size, sigma=sigma)
     return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
