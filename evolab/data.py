@@ -58,7 +58,10 @@ class Dataset:
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={len(getattr(self, k)[0])}" for k in ("train", "validation", "test"))
-        return f"Dataset({self.name!r}, {sizes}, input_shape={self.input_shape}, source={self.source!r})"
+        # the file's name only: a notebook's stored output should not show the folders of the machine it ran on
+        source = os.path.basename(self.source) if isinstance(self.source, str) and os.sep in self.source \
+            else self.source
+        return f"Dataset({self.name!r}, {sizes}, input_shape={self.input_shape}, source={source!r})"
 
 
 def _check_size(name, value, available):
