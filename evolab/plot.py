@@ -343,18 +343,25 @@ def search_space(trials, x=None, y=None, score="score", logx=False, logy=False, 
     return fig
 
 
-def parallel_coordinates(trials, params=None, score="score", figsize=None):
+def parallel_coordinates(trials, params=None, score="score", figsize=None, log="auto"):
     """Every successful trial as one line across the parameters' axes, coloured by score.
 
     Each axis is scaled to its own range (the minimum at the bottom, the
-    maximum at the top, categories spread evenly); the score is the last
-    axis and the best trial is drawn thick.
+    maximum at the top, categories spread evenly); a log-scaled parameter
+    (``Real(..., log=True)``) gets a log axis, labelled at its decades, so
+    values near its low end do not all sit on the bottom line. The score is
+    the last axis and the best trial is drawn thick.
 
     Args:
         trials: a trials DataFrame or a search result.
         params: the parameters to show, in order (default all of them).
         score: the score column (default ``"score"``).
         figsize: the figure size in inches (default grows with the parameters).
+        log: which parameters get a log axis: ``"auto"`` (default: every
+            positive numeric parameter whose values span a factor of 100 or
+            more, as a log-scaled search dimension does), the search space
+            itself (a dict or ``SearchSpace``: its ``log=True`` dimensions),
+            a list of names, or ``None`` for linear axes only.
 
     Returns:
         A ``matplotlib.figure.Figure``; its first axes holds one
@@ -378,17 +385,27 @@ def parallel_coordinates(trials, params=None, score="score", figsize=None):
     if not ok.any():
         raise ValueError(f"Expected at least one successful trial with a finite {score!r}; received none")
 
-    columns, tick_labels = [], []
+    log_names = _log_parameters(log, table, params, ok)
+    columns, tick_labels = [], []  # tick labels: (level between 0 and 1, text) per axis
     for name in params:
         numbers, categories = _numeric(table[name])
         numbers = numbers[ok]
-        low, high = (0.0, max(len(categories) - 1, 1.0)) if categories else (numbers.min(), numbers.max())
-        columns.append((numbers - low) / (high - low) if high > low else np.full_like(numbers, 0.5))
-        tick_labels.append(categories or [f"{low:.3g}", f"{high:.3g}"])
+        if categories:
+            high = max(len(categories) - 1, 1.0)
+            columns.append(numbers / high)
+            tick_labels.append([(i / high, text) for i, text in enumerate(categories)])
+        elif name in log_names:
+            column, labels = _log_axis(numbers)
+            columns.append(column)
+            tick_labels.append(labels)
+        else:
+            column, labels = _linear_axis(numbers)
+            columns.append(column)
+            tick_labels.append(labels)
     scores = values[ok]
-    low, high = scores.min(), scores.max()
-    columns.append((scores - low) / (high - low) if high > low else np.full_like(scores, 0.5))
-    tick_labels.append([f"{low:.3g}", f"{high:.3g}"])
+    column, labels = _linear_axis(scores)
+    columns.append(column)
+    tick_labels.append(labels)
     names = params + [score]
 
     fig, axes = _figure(figsize=figsize or (1.6 * len(names) + 2, 4))
@@ -401,17 +418,71 @@ def parallel_coordinates(trials, params=None, score="score", figsize=None):
     ax.plot(positions, [c[best] for c in columns], color="red", linewidth=2.5, label=f"best ({scores[best]:.4g})")
     for position, labels in zip(positions, tick_labels):
         ax.axvline(position, color="black", linewidth=0.8)
-        for i, text in enumerate(labels):
-            level = i / max(len(labels) - 1, 1)
-            ax.annotate(text, (position, level), xytext=(3, 0), textcoords="offset points", fontsize="x-small")
-    ax.set_xticks(positions, names)
+        for level, text in labels:  # on a white box, so that no line hides a label
+            ax.annotate(text, (position, level), xytext=(3, 0), textcoords="offset points", fontsize="x-small",
+                        va="center", zorder=4, bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=0.5))
+    ax.set_xticks(positions, [f"{name}\n(log)" if name in log_names else name for name in names])
     ax.set_yticks([])
     ax.set_xlim(-0.2, len(names) - 0.6)
     ax.set_ylim(-0.05, 1.05)
-    ax.set_title(f"Parallel coordinates: {ok.sum()} trials")
-    ax.legend(fontsize="small", loc="upper left")
+    ax.set_title(f"Parallel coordinates: {ok.sum()} trials; red: the best ({score} {scores[best]:.4g})")
     fig.colorbar(lines, ax=ax, label=score)
     return fig
+
+
+def _linear_axis(numbers):
+    """(numbers scaled to [0, 1], their two end labels); a constant column sits in the middle."""
+    low, high = numbers.min(), numbers.max()
+    if high > low:
+        return (numbers - low) / (high - low), [(0.0, f"{low:.3g}"), (1.0, f"{high:.3g}")]
+    return np.full_like(numbers, 0.5), [(0.5, f"{low:.3g}")]
+
+
+def _log_axis(numbers):
+    """(log10 of the numbers scaled to [0, 1], labels at the ends and at the decades between)."""
+    exponents = np.log10(numbers)
+    low, high = exponents.min(), exponents.max()
+    if high <= low:
+        return _linear_axis(numbers)
+    labels = [(0.0, f"{numbers.min():.3g}"), (1.0, f"{numbers.max():.3g}")]
+    span = high - low
+    decades = np.arange(np.ceil(low), np.floor(high) + 1)
+    step = int(np.ceil(len(decades) / 5)) or 1  # at most about five decade labels
+    labels += [((d - low) / span, f"{10.0 ** d:g}") for d in decades[::step]
+               if 0.08 < (d - low) / span < 0.92]  # not on top of the end labels
+    return (exponents - low) / span, labels
+
+
+def _log_parameters(log, table, params, ok):
+    """The names among ``params`` that get a log axis (see :func:`parallel_coordinates`'s ``log``)."""
+    if log is None or log is False:
+        return set()
+    dimensions = getattr(log, "dimensions", log)  # a SearchSpace, or a dict of dimensions
+    if isinstance(dimensions, dict):
+        return {name for name, dim in dimensions.items() if getattr(dim, "log", False)} & set(params)
+    if isinstance(log, str) and log == "auto":
+        names = set()
+        for name in params:
+            column = table[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                numbers = column.to_numpy(dtype=float)[ok]
+                if numbers.size and numbers.min() > 0 and numbers.max() >= 100 * numbers.min():
+                    names.add(name)
+        return names
+    if isinstance(log, str):
+        log = [log]
+    names = set(log)
+    unknown = names - set(params)
+    if unknown:
+        raise ValueError(f"log names parameters to draw on a log axis, among {params}; "
+                         f"received unknown {sorted(unknown)}")
+    for name in names:
+        numbers, categories = _numeric(table[name])
+        numbers = numbers[ok]
+        if categories is not None or (numbers <= 0).any():
+            raise ValueError(f"log needs positive numbers; received parameter {name!r} with values "
+                             f"from {numbers.min():.3g}")
+    return names
 
 
 # --------------------------------------------------------------------------- multi-objective
@@ -453,7 +524,11 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
 
     Returns:
         A ``matplotlib.figure.Figure``; its axes holds two scatters (all
-        points, front points) and the front as a step line.
+        points, front points) and the front as a step line. For a two-objective
+        NSGA-II result the front is ``result.pareto_front`` (each model once,
+        though NSGA-II may have trained it twice), so the title's count equals
+        ``len(result.pareto_front)``; for other inputs equal points are all
+        drawn and counted.
 
     Example:
         >>> evolab.plot.pareto_front(np.column_stack([accuracy, num_params]), maximize=(True, False),
@@ -463,29 +538,35 @@ def pareto_front(points, maximize=True, reference=None, labels=("objective 1", "
     """
     info = getattr(points, "info", None)  # an NSGA-II search result says which objectives go which way
     directions = info.get("directions") if isinstance(info, dict) else None
+    listed_front = None  # the result's own front: each model listed once, as in result.pareto_front
+    what = "points"
     if directions and isinstance(getattr(points, "trials", None), pd.DataFrame):
         columns = list(directions)[:2]
         maximize = tuple(directions[c] == "maximize" for c in columns)
         given = points.info.get("reference_point")
         reference = reference if reference is not None or given is None else given[:2]
+        if len(directions) == 2 and isinstance(getattr(points, "pareto_front", None), pd.DataFrame):
+            listed_front = _objectives(points.pareto_front, columns)
+        what = "trials"
         points = points.trials[points.trials["status"] == "ok"] if "status" in points.trials else points.trials
     if isinstance(points, pd.DataFrame) and labels == ("objective 1", "objective 2"):
         labels = tuple(columns) if columns is not None else tuple(points.select_dtypes("number").columns[:2])
     values = _objectives(points, columns)
     mask = pareto_mask(values, maximize)
     volume = hypervolume(values, reference, maximize)  # evolab.pareto, shared with nsga2_search
-    front = values[mask][np.argsort(values[mask][:, 0])]
+    front = values[mask] if listed_front is None else listed_front
+    front = front[np.argsort(front[:, 0])]
 
     fig, axes = _figure(figsize=figsize)
     ax = axes[0, 0]
     ax.scatter(values[~mask, 0], values[~mask, 1], color="lightgrey", edgecolors="grey", label="dominated")
-    ax.scatter(front[:, 0], front[:, 1], color="crimson", zorder=3, label=f"Pareto front ({mask.sum()})")
+    ax.scatter(front[:, 0], front[:, 1], color="crimson", zorder=3, label=f"Pareto front ({len(front)})")
     _, signs = _orient(front, maximize)
     step = "pre" if signs[0] > 0 else "post"  # the staircase bounding the dominated region
     ax.plot(front[:, 0], front[:, 1], drawstyle=f"steps-{step}", color="crimson", linewidth=1)
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
-    ax.set_title(f"Pareto front: {mask.sum()} of {len(values)} points, hypervolume = {volume:.4g}")
+    ax.set_title(f"Pareto front: {len(front)} of {len(values)} {what}, hypervolume = {volume:.4g}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return fig

@@ -133,7 +133,54 @@ def problems(path: Path, ordered, is_solution=False):
             found.append(f"{path.name}: cell {index} has outputs but no execution count (nbval rejects it)")
     if noisy_outputs(notebook):
         found.append(f"{path.name}: stored outputs hold TensorFlow start-up log lines (run tools/lessons.py clean)")
+    found += output_problems(path, notebook) + results_pointer_problems(path, markdown)
+    if not is_solution:
+        found += scaffolding_problems(path, markdown)
     return found
+
+
+# What a reader must never see in a stored output: warnings, tracebacks, this machine's paths.
+ALARMING = re.compile(r"(\w*Warning\b|Traceback \(most recent call last\)|(?<![\w.])/(work|home|tmp|Users|root)/"
+                      r"|[A-Z]:\\Users\\)")
+MACHINE_PATH = re.compile(r"(?<![\w.])/(work|home|tmp|Users|root)/|[A-Z]:\\Users\\")
+RESULTS = ROOT / "docs" / "results.md"
+
+
+def output_problems(path: Path, notebook):
+    """Stored outputs that show warnings, errors or machine paths (issue 14: none may remain)."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "error":
+                found.append(f"{path.name}: cell {index} stores an error ({output.get('ename')})")
+                continue
+            text = output.get("text", "") or "".join(output.get("data", {}).get("text/plain", ""))
+            text = text if isinstance(text, str) else "".join(text)
+            # a warning the lesson prints on purpose (stdout) is teaching; one on stderr is noise
+            match = ALARMING.search(text) if output.get("name") == "stderr" else MACHINE_PATH.search(text)
+            if match:
+                found.append(f"{path.name}: cell {index} output shows {match.group(0)!r} (a warning, traceback or "
+                             "machine path)")
+    return found
+
+
+def results_pointer_problems(path: Path, markdown: str):
+    """``docs/results.md`` sections the text points to, by number ("section 2b") or name, must exist."""
+    headings = re.findall(r"^## (.+)$", RESULTS.read_text(), flags=re.M)
+    numbers = {h.split(".")[0].strip() for h in headings}
+    found = []
+    for number in re.findall(r"results\.md`?\)?,?\s*\(?section (\d+[a-z]?)\b", markdown):
+        if number not in numbers:
+            found.append(f"{path.name}: points to docs/results.md section {number}, which does not exist "
+                         f"(sections: {', '.join(sorted(numbers))})")
+    return found
+
+
+def scaffolding_problems(path: Path, markdown: str):
+    """A lesson ends with a "Check yourself" questionnaire before its exercises (issue 14)."""
+    if not re.search(r"^#+\s*check yourself", markdown, flags=re.I | re.M):
+        return [f"{path.name}: no 'Check yourself' questionnaire"]
+    return []
 
 
 def check():
