@@ -40,6 +40,32 @@ def test_check_catches_a_broken_lesson(tmp_path, monkeypatch):
     assert lessons.colab_url(broken).endswith("/blob/main/notebooks/00_broken.ipynb")
 
 
+def test_check_catches_warnings_paths_missing_sections_and_questionnaires(tmp_path):
+    """Issue 14: stored warnings, tracebacks and machine paths, pointers to results.md sections that do not exist,
+    and a lesson without its questionnaire are all reported."""
+    path = tmp_path / "00_noisy.ipynb"
+    warned = nbformat.v4.new_code_cell("fit()", execution_count=1, outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text="x.py:3: ConvergenceWarning: lbfgs failed\n")])
+    located = nbformat.v4.new_code_cell("data", execution_count=2, outputs=[nbformat.v4.new_output(
+        "execute_result", data={"text/plain": "Dataset(source='/home/ana/data/mnist.npz')"}, execution_count=2)])
+    taught = nbformat.v4.new_code_cell("demo()", execution_count=3, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="RuntimeWarning : a class was created again\n")])
+    failed = nbformat.v4.new_code_cell("1/0", execution_count=4, outputs=[
+        nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])])
+    text = nbformat.v4.new_markdown_cell("See `docs/results.md`, section 9z, and `docs/results.md` (section 8).")
+    nbformat.write(nbformat.v4.new_notebook(cells=[text, warned, located, taught, failed]), path)
+    notebook = nbformat.read(path, as_version=4)
+    found = "\n".join(lessons.output_problems(path, notebook) + lessons.results_pointer_problems(path, text.source)
+                      + lessons.scaffolding_problems(path, text.source))
+    assert "cell 1 output shows 'ConvergenceWarning'" in found
+    assert "cell 2 output shows '/home/'" in found
+    assert "cell 3" not in found  # a warning the lesson prints on purpose, to teach it
+    assert "cell 4 stores an error (ZeroDivisionError)" in found
+    assert "section 9z, which does not exist" in found and "section 8," not in found
+    assert "no 'Check yourself' questionnaire" in found
+    assert not lessons.scaffolding_problems(path, "## Check yourself\n1. Why?")
+
+
 def test_student_copies_drop_solutions(tmp_path):
     written = lessons.student(tmp_path / "class")
     assert written == sorted(p.name for p in lessons.lessons())
