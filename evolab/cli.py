@@ -100,35 +100,44 @@ def _count(minimum):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="evolab", description="Neuroevolution and hyperparameter search, taught.")
+    formatter = argparse.ArgumentDefaultsHelpFormatter  # every option's help line ends with its default
+    parser = argparse.ArgumentParser(prog="evolab", description="Neuroevolution and hyperparameter search, taught.",
+                                     formatter_class=formatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="evolve an MLP on the bundled digits (about a minute on a laptop)")
-    demo.add_argument("--out", default="results/demo")
-    demo.add_argument("--seed", type=int, default=0)
+    demo = commands.add_parser("demo", help="evolve an MLP on the bundled digits (about a minute on a laptop)",
+                               formatter_class=formatter)
+    demo.add_argument("--out", default="results/demo", help="folder for the history, curves and metrics")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run on the CPU)")
 
-    run = commands.add_parser("neuroevolve", help="evolve a network's weights with an ask/tell strategy")
-    run.add_argument("--dataset", choices=DATASETS, default="digits")
-    run.add_argument("--model", choices=MODELS, default="mlp")
-    run.add_argument("--hidden-units", type=_count(1), nargs="+", default=None, help="widths of the mlp's hidden layers")
-    run.add_argument("--strategy", choices=STRATEGIES, default="pgpe")
-    run.add_argument("--population-size", type=_count(2), default=64)
-    run.add_argument("--generations", type=_count(1), default=300)
-    run.add_argument("--batch-size", type=_count(1), default=256)
-    run.add_argument("--seed", type=_count(0), default=0)
-    run.add_argument("--out", default="results/run")
+    run = commands.add_parser("neuroevolve", help="evolve a network's weights with an ask/tell strategy",
+                              formatter_class=formatter)
+    run.add_argument("--dataset", choices=DATASETS, default="digits", help="the data set")
+    run.add_argument("--model", choices=MODELS, default="mlp", help="the network whose weights evolve")
+    run.add_argument("--hidden-units", type=_count(1), nargs="+", default=None,
+                     help="widths of the mlp's hidden layers; None: the model's own, 32")
+    run.add_argument("--strategy", choices=STRATEGIES, default="pgpe", help="the ask/tell strategy")
+    run.add_argument("--population-size", type=_count(2), default=64, help="candidate networks per generation")
+    run.add_argument("--generations", type=_count(1), default=300, help="generations to run")
+    run.add_argument("--batch-size", type=_count(1), default=256,
+                     help="training examples each generation scores its population on")
+    run.add_argument("--seed", type=_count(0), default=0, help="random seed (same seed, same run on the CPU)")
+    run.add_argument("--out", default="results/run", help="folder for the checkpoint, history, curves and metrics")
     run.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pkl")
     run.add_argument("--overwrite", action="store_true", help="start afresh, replacing OUT/checkpoint.pkl")
-    run.add_argument("--checkpoint-every", type=_count(1), default=25)
-    run.add_argument("--data-dir", default=None, help="folder with mnist.npz or the IDX files")
-    run.add_argument("--train-size", type=_count(1), default=None, help="use only this many training images")
+    run.add_argument("--checkpoint-every", type=_count(1), default=25, help="generations between checkpoints")
+    run.add_argument("--data-dir", default=None,
+                     help="folder with mnist.npz or the IDX files; None: EVOLAB_DATA_DIR, then the Keras cache, "
+                          "then a download")
+    run.add_argument("--train-size", type=_count(1), default=None,
+                     help="use only this many training images; None: all")
     evolution_strategies = ", ".join(name for name in STRATEGIES if name != "ga")
     run.add_argument("--learning-rate", type=float, default=None,
                      help=f"the center's step size, for every evolution strategy ({evolution_strategies}); "
-                          "default: the strategy's own")
+                          "None: the strategy's own")
     run.add_argument("--sigma", type=float, default=None,
                      help=f"the initial noise scale, for every evolution strategy ({evolution_strategies}); "
-                          "default: the strategy's own")
-    run.add_argument("--no-progress", action="store_true")
+                          "None: the strategy's own")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 

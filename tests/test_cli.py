@@ -1,4 +1,5 @@
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -58,3 +59,21 @@ def test_the_strategy_list_is_the_registry_and_the_ga_names_its_own_words(tmp_pa
     assert cli.main(["neuroevolve", "--strategy", "ga", "--generations", "1", "--sigma", "0.1", "--out",
                      str(tmp_path), "--no-progress"]) == 2  # one line, no traceback
     assert "sigma -> mutation_sigma" in capsys.readouterr().err
+
+
+def test_every_option_has_a_help_line_that_shows_its_default(capsys):
+    # Issue 17: `evolab neuroevolve --help` listed most options with no description and no default.
+    from evolab import cli
+
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, type(parser._subparsers._group_actions[0])))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, f"evolab {name} {action.option_strings}: no help line"
+        with pytest.raises(SystemExit):
+            sub.parse_args(["--help"])
+        shown = capsys.readouterr().out
+        assert len(re.findall(r"\(default:\s", shown)) == len([a for a in sub._actions if a.dest != "help"]), name
+        if name == "neuroevolve":
+            assert re.search(r"candidate networks per generation\s+\(default:\s+64\)", shown)
