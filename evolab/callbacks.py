@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 
 __all__ = ["Callback", "CallbackList", "ProgressBar", "EarlyStopping", "LambdaCallback", "TimeLimit"]
 
@@ -180,6 +181,10 @@ class EarlyStopping(Callback):
         min_delta: the smallest change that counts as an improvement.
         mode: ``"max"`` (higher is better, evolab's convention) or ``"min"``.
 
+    A ``monitor`` key that the run's logs do not have warns once, naming the
+    keys they do have (a search logs ``score``; ``neuroevolve`` logs
+    ``val_accuracy``, ``fitness_max``...), as Keras's own EarlyStopping does.
+
     Raises:
         ValueError: for a negative patience or an unknown mode.
     """
@@ -196,10 +201,14 @@ class EarlyStopping(Callback):
         self.stopped_step = None
 
     def on_run_begin(self, run):
-        self.best, self.wait, self.stopped_step = None, 0, None
+        self.best, self.wait, self.stopped_step, self._warned = None, 0, None, False
         self.reset_stop()
 
     def on_step_end(self, step, logs):
+        if self.monitor not in logs and not getattr(self, "_warned", False):
+            self._warned = True
+            warnings.warn(f"EarlyStopping(monitor={self.monitor!r}): the run's logs have no such key, so it will "
+                          f"never stop the run; the keys are {sorted(logs)}", stacklevel=2)
         value = logs.get(self.monitor)
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             return

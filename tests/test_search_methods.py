@@ -384,3 +384,18 @@ def test_a_seeded_search_leaves_the_callers_random_state_alone(name):
     after = random.getstate(), np.random.get_state()
     assert after[0] == before[0], "Python's random state changed"
     assert after[1][0] == before[1][0] and np.array_equal(after[1][1], before[1][1]) and after[1][2:] == before[1][2:]
+
+
+def test_early_stopping_on_a_key_the_logs_lack_warns_once_naming_the_keys():
+    # Issue 15, item 5: EarlyStopping(monitor="val_accuracy") on a search (which logs "score") never stopped, silently.
+    import warnings
+
+    space, objective = sphere_problem(2)
+    with pytest.warns(UserWarning, match=r"monitor='val_accuracy'.*no such key.*'best_score'.*'score'") as caught:
+        search.random_search(objective, space, n_trials=6, seed=0, callbacks=[cb.EarlyStopping(patience=1)])
+    assert len([w for w in caught if "EarlyStopping" in str(w.message)]) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = search.random_search(objective, space, n_trials=30, seed=0,
+                                      callbacks=[cb.EarlyStopping(monitor="best_score", patience=2)])
+    assert len(result.trials) < 30  # the right key stops the search
