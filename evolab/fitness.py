@@ -239,6 +239,8 @@ class PopulationEvaluator:
             data_chunk = samples_per_pass
             if self._per_sample is not None:  # built-in metrics are means, so the data can be split
                 data_chunk = max(1, min(samples_per_pass, int(memory_budget // (4 * per_example))))
+        if isinstance(data_chunk, bool) or not isinstance(data_chunk, (int, np.integer)) or data_chunk < 1:
+            raise ValueError(f"data_chunk must be a positive integer; received {data_chunk!r}")
         self.data_chunk = min(int(data_chunk), samples_per_pass)
         if population_chunk is None:
             per_individual = 4 * (self.layout.num_params + self.data_chunk * per_example)

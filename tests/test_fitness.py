@@ -199,3 +199,10 @@ def test_several_evaluators_in_a_row_do_not_warn_about_retracing(digits):
     finally:
         logger.removeHandler(handler)
     assert not [m for m in messages if "retracing" in m]
+
+
+@pytest.mark.parametrize("chunk", [0, -5, 2.5, "50", True])
+def test_a_data_chunk_that_is_not_a_positive_integer_is_refused(digits, chunk):
+    model = evolab.models.mlp(digits.input_shape)
+    with pytest.raises(ValueError, match=f"data_chunk must be a positive integer; received {chunk!r}"):
+        PopulationEvaluator(model, *digits.validation, batch_size=None, data_chunk=chunk)
