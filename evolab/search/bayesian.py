@@ -5,10 +5,13 @@ Introduced in 04_bayesian_optimization.ipynb.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
+import signal
 import socket
+import threading
 import time
 
 import numpy as np
@@ -203,6 +206,22 @@ def _open_study(attempts=6, **options):
             time.sleep(0.1 * 2 ** attempt)
 
 
+@contextlib.contextmanager
+def _deferring_stop():
+    """Holds a Ctrl-C (the notebook's Stop) until the block ends; in the main thread, where signals arrive."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # (None: a handler set outside Python, which could not be put back)
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _fail_orphans(study):
     """Marks as failed the trials left RUNNING by a process of this machine that no longer exists (a killed run);
     they are left out of the records, and their trial numbers run again."""
@@ -263,8 +282,9 @@ def _optuna_search(objective, space, n_trials, timeout, seed, sampler, pruner, n
             for i in range(batch if remaining is None else min(batch, remaining)):
                 if own_sampler and seed is not None:
                     _seed_for_trial(study.sampler, seed, len(search.records) + i)
-                asked.append(study.ask(distributions))
-                asked[-1].set_user_attr("process", _PROCESS)
+                with _deferring_stop():  # a trial is never left asked but unclaimed, which no resume could fail
+                    asked.append(study.ask(distributions))
+                    asked[-1].set_user_attr("process", _PROCESS)
             params = [_from_optuna(space, t.params) for t in asked]
             trials = ([_OptunaTrial(len(search.records), params[0], asked[0])] if search.serial and len(asked) == 1
                       else None)
