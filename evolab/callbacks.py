@@ -199,13 +199,14 @@ class EarlyStopping(Callback):
         self.best = None
         self.wait = 0
         self.stopped_step = None
+        self._warned = False
 
     def on_run_begin(self, run):
         self.best, self.wait, self.stopped_step, self._warned = None, 0, None, False
         self.reset_stop()
 
     def on_step_end(self, step, logs):
-        if self.monitor not in logs and not getattr(self, "_warned", False):
+        if self.monitor not in logs and not self._warned:
             self._warned = True
             warnings.warn(f"EarlyStopping(monitor={self.monitor!r}): the run's logs have no such key, so it will "
                           f"never stop the run; the keys are {sorted(logs)}", stacklevel=2)

@@ -89,6 +89,21 @@ def _num_outputs(model):
         return None
 
 
+def _example_shape_mismatch(model, x_shape):
+    """The shape of one example the model takes, when examples of ``x_shape[1:]`` do not fit it; else None (also
+    when Keras cannot say, as for a subclassed or multi-input model: its first call checks then)."""
+    try:
+        shape = model.input_shape
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(shape, tuple):
+        return None
+    expected, received = tuple(shape[1:]), tuple(x_shape[1:])
+    if len(expected) == len(received) and any(e is not None and e != r for e, r in zip(expected, received)):
+        return expected
+    return None
+
+
 def _checked_x(model, x):
     """``x`` as an array of examples the model takes: at least one, numbers, the model's input shape, finite."""
     x = np.asarray(x)
@@ -96,13 +111,8 @@ def _checked_x(model, x):
         raise ValueError(f"x must hold at least one example per row (at least 2-D); received shape {x.shape}.")
     if x.dtype.kind not in "biuf":
         raise ValueError(f"x must hold numbers; received dtype {x.dtype}.")
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):  # a subclassed model: Keras says nothing, the first call will
-        shape = None
-    expected = tuple(shape[1:]) if isinstance(shape, tuple) else ()
-    if expected and len(expected) == x.ndim - 1 and any(e is not None and e != d
-                                                         for e, d in zip(expected, x.shape[1:])):
+    expected = _example_shape_mismatch(model, x.shape)
+    if expected is not None:
         raise ValueError(f"x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise ValueError(f"x holds NaN or infinite values (e.g. at example {int(np.argwhere(~np.isfinite(x))[0][0])});"

@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import checkpoint as checkpoints
 from .callbacks import CallbackList, ProgressBar
-from .fitness import PopulationEvaluator, _labels, _num_outputs, evaluate_parameters
+from .fitness import PopulationEvaluator, _example_shape_mismatch, _labels, _num_outputs, evaluate_parameters
 from .strategies import STRATEGIES, Strategy, get_strategy, hyperparameter_names
 from .strategies.schedules import describe
 from .weights import ParameterLayout, get_parameters, set_parameters
@@ -87,24 +87,14 @@ def _check_pair(name, pair, model):
     if x.ndim == 0 or y.ndim == 0 or len(x) != len(y) or len(x) == 0:
         raise ValueError(f"{name}: x and y must hold the same, non-zero number of examples; "
                          f"received {len(x) if x.ndim else 'a scalar'} and {len(y) if y.ndim else 'a scalar'}")
-    expected = _example_shape(model)
-    if expected and len(expected) == x.ndim - 1 and any(want is not None and want != have
-                                                         for want, have in zip(expected, x.shape[1:])):
+    expected = _example_shape_mismatch(model, x.shape)
+    if expected is not None:
         raise ValueError(f"{name}: x has examples of shape {x.shape[1:]}, but the model takes {expected}.")
     try:
         _labels(y, len(x), _num_outputs(model))
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
     return x, y
-
-
-def _example_shape(model):
-    """The shape of one example the model takes (``()`` when Keras cannot say, as for a subclassed model)."""
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):
-        return ()
-    return tuple(shape[1:]) if isinstance(shape, tuple) else ()
 
 
 def _check_count(name, value, minimum=1):

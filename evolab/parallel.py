@@ -40,12 +40,17 @@ class TimeLimitExceeded(TimeoutError):
     """Raised inside an item that ran past its map's ``timeout`` (a search records the trial as failed)."""
 
 
+def _past_limit(timeout, ending="was stopped"):
+    """The one message of a time limit, with how the item ended."""
+    return f"the item ran past its time limit of {timeout:g} s (the map's timeout=) and {ending}"
+
+
 def _call_pickled(blob: bytes, timeout=None, grace=None) -> bytes:
     """Runs in a worker: unpickle ``(function, item)``, call it (within ``timeout`` seconds), pickle the result."""
     function, item = cloudpickle.loads(blob)
     if timeout is None:
         return cloudpickle.dumps(function(item))
-    message = f"the item ran past its time limit of {timeout:g} s (the map's timeout=) and was stopped"
+    message = _past_limit(timeout)
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         return cloudpickle.dumps(_call_with_alarm(function, item, timeout, grace, message))
     return cloudpickle.dumps(_call_in_thread(function, item, timeout, grace, message))
@@ -92,8 +97,8 @@ def _call_in_thread(function, item, timeout, grace, message):
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(runner.ident), ctypes.py_object(error))
         runner.join(grace)
         if runner.is_alive():
-            raise TimeLimitExceeded(message.replace("and was stopped", f"and did not stop within {grace:g} s more "
-                                                    "(stuck in native code?); it is left running in its worker"))
+            raise TimeLimitExceeded(_past_limit(timeout, f"did not stop within {grace:g} s more (stuck in native "
+                                                         "code?); it is left running in its worker"))
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
@@ -174,8 +179,7 @@ class SerialMap:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("SerialMap(timeout=...) must run in the main thread (signals reach only it); "
                                "use ProcessMap(1, timeout=...) from other threads")
-        return _call_with_alarm(function, item, self.timeout, None, f"the item ran past its time limit of "
-                                f"{self.timeout:g} s (the map's timeout=) and was stopped")
+        return _call_with_alarm(function, item, self.timeout, None, _past_limit(self.timeout))
 
     def __call__(self, function, *iterables):
         return [self._call(_Star(function), args) for args in zip(*iterables)]
@@ -325,10 +329,9 @@ class ProcessMap(_PickledMap):
                 if isinstance(outcome, concurrent.futures.process.BrokenProcessPool):
                     self.close()
                     if self.timeout is not None and time.monotonic() - started >= self.timeout + self._grace:
-                        outcome = TimeLimitExceeded(
-                            f"the item ran past its time limit of {self.timeout:g} s (the map's timeout=) and did "
-                            f"not stop within {self._grace:g} s more (stuck in native code?), so its worker "
-                            "process was ended")
+                        outcome = TimeLimitExceeded(_past_limit(
+                            self.timeout, f"did not stop within {self._grace:g} s more (stuck in native code?), so "
+                            "its worker process was ended"))
                     else:
                         outcome = concurrent.futures.process.BrokenProcessPool(
                             "the worker process running this item died (killed, out of memory, os._exit or a crash "

@@ -140,9 +140,8 @@ def problems(path: Path, ordered, is_solution=False):
 
 
 # What a reader must never see in a stored output: warnings, tracebacks, this machine's paths.
-ALARMING = re.compile(r"(\w*Warning\b|Traceback \(most recent call last\)|(?<![\w.])/(work|home|tmp|Users|root)/"
-                      r"|[A-Z]:\\Users\\)")
 MACHINE_PATH = re.compile(r"(?<![\w.])/(work|home|tmp|Users|root)/|[A-Z]:\\Users\\")
+ALARMING = re.compile(rf"\w*Warning\b|Traceback \(most recent call last\)|{MACHINE_PATH.pattern}")
 RESULTS = ROOT / "docs" / "results.md"
 
 

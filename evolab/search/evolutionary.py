@@ -307,7 +307,7 @@ def genetic_search(objective, space, n_trials=None, *, population_size=20, encod
     search = Search(objective, space, f"genetic-{encoding}" if encoding == "binary" else "genetic",
                     n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map, n_workers=n_workers)
     settings = dict(population_size=population_size, encoding=encoding, crossover_rate=crossover_rate,
-                           mutation_rate=mutation_rate, tournament_size=tournament_size)
+                    mutation_rate=mutation_rate, tournament_size=tournament_size)
     return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
                   settings=settings).result()
 
@@ -383,7 +383,7 @@ def pso_search(objective, space, n_trials=None, *, population_size=10, inertia=0
     search = Search(objective, space, "pso", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
     settings = dict(population_size=population_size, inertia=inertia, cognitive=cognitive, social=social,
-                           max_speed=max_speed)
+                    max_speed=max_speed)
     return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
                   settings=settings).result()
 
@@ -462,7 +462,7 @@ def de_search(objective, space, n_trials=None, *, population_size=10, differenti
     search = Search(objective, space, "de", n_trials=n_trials, timeout=timeout, callbacks=callbacks, map=map,
                     n_workers=n_workers)
     settings = dict(population_size=population_size, differential_weight=differential_weight,
-                           crossover_rate=crossover_rate)
+                    crossover_rate=crossover_rate)
     return evolve(search, optimizer, seed=seed, checkpoint=checkpoint, resume=resume, overwrite=overwrite,
                   settings=settings).result()
 

@@ -12,6 +12,7 @@ import random
 import keras
 import numpy as np
 
+from ..fitness import _example_shape_mismatch
 from .engine import TrialPruned
 
 __all__ = ["keras_objective", "KerasObjective", "build_mlp"]
@@ -43,16 +44,10 @@ def _ends_in_softmax(model) -> bool:
 
 def _check_input_shape(model, x):
     """Refuses a model whose input does not fit the examples (Keras would say so deep inside ``fit``)."""
-    try:
-        shape = model.input_shape
-    except (AttributeError, ValueError):  # a subclassed model: Keras checks on the first call
-        return
-    if not isinstance(shape, tuple) or not hasattr(x, "shape"):  # several inputs: let Keras check
-        return
-    expected, received = tuple(shape[1:]), tuple(x.shape[1:])
-    if len(expected) == len(received) and any(e is not None and e != r for e, r in zip(expected, received)):
+    expected = _example_shape_mismatch(model, x.shape) if hasattr(x, "shape") else None  # several inputs: Keras
+    if expected is not None:
         raise ValueError(f"the model built from params takes examples of shape {expected}, but the training "
-                         f"data has {received}")
+                         f"data has {tuple(x.shape[1:])}")
 
 
 def _positive_param(params, name, default, whole):

@@ -175,8 +175,8 @@ class SearchResult:
         front = None if payload.get("pareto_front") is None else _table(payload["pareto_front"])
         hypervolume = payload.get("hypervolume")
         return cls(table, payload["param_names"], method=payload["method"],
-                   interrupted=payload.get("interrupted", False), stopped_by=payload.get("stopped_by"), pareto_front=front,
-                   hypervolume=None if hypervolume is None else float(hypervolume), info=payload.get("info"))
+                   interrupted=payload.get("interrupted", False), stopped_by=payload.get("stopped_by"),
+                   pareto_front=front, hypervolume=None if hypervolume is None else float(hypervolume), info=payload.get("info"))
 
 
 def _table(columns) -> pd.DataFrame:

@@ -101,16 +101,16 @@ class Real(Dimension):
             return [float(p) for p in self.points]
         if self.num == 1:
             return [self._from_unit(0.5)]
-        return [self._tidy(self._from_unit(u)) for u in np.linspace(0.0, 1.0, self.num)]
+        raw = [self._from_unit(u) for u in np.linspace(0.0, 1.0, self.num)]
+        gaps = np.diff(raw)
+        return [self._tidy(value, min(gaps[max(i - 1, 0)], gaps[min(i, len(gaps) - 1)])) for i, value in enumerate(raw)]
 
-    def _tidy(self, value):
+    def _tidy(self, value, gap):
         """12 significant digits (a log grid shows 0.01, not 0.010000000000000004), when that stays in bounds
-        and moves the point by far less than the grid's spacing (a narrow range far from zero keeps all digits)."""
+        and moves the point by far less than the ``gap`` to its neighbour (a narrow range far from zero keeps
+        all digits)."""
         short = float(f"{value:.12g}")
-        spacing = (self._from_unit(1.0) - self._from_unit(0.0)) / self.num if not self.log else value * 1e-3 / self.num
-        if self.low <= short <= self.high and abs(short - value) <= 1e-6 * spacing:
-            return short
-        return value
+        return short if self.low <= short <= self.high and abs(short - value) <= 1e-6 * gap else value
 
     def num_bits(self):
         return self.bits
@@ -226,7 +226,7 @@ class Integer(_Discrete):
         return self.snap(math.exp(a + min(max(float(u), 0.0), 1.0) * (b - a)))
 
     def grid_size(self):
-        return len(self.values()) if self.num is None else len(self.grid())
+        return len(self.values()) if self.num is None else super().grid_size()  # a range's length, not a list's
 
     def grid(self):
         if self.num is None:
@@ -337,9 +337,10 @@ class SearchSpace:
 
     def grid(self) -> list:
         """Every point of the grid, in ``itertools.product`` order of the dimensions (at most a million)."""
-        if self.grid_size() > MAX_GRID_POINTS:
+        size = self.grid_size()
+        if size > MAX_GRID_POINTS:
             sizes = ", ".join(f"{name}: {dim.grid_size():,}" for name, dim in self.dimensions.items())
-            raise ValueError(f"the grid has {self.grid_size():,} points ({sizes}), more than the "
+            raise ValueError(f"the grid has {size:,} points ({sizes}), more than the "
                              f"{MAX_GRID_POINTS:,} grid search lists; give the large Integer or Real dimensions "
                              "num= (how many values the grid takes), or use random_search")
         names = self.names
